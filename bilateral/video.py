@@ -1,0 +1,118 @@
+"""Rendered rollouts: frames of an environment driven by a controller, written as video and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import imageio.v2 as imageio
+import numpy as np
+
+import envs
+from bilateral.io import atomic_path
+
+
+@dataclass
+class Rollout:
+    """What one rendered trial produced: frames (T+1, H, W, 3) and the hand path (T+1, 2) m."""
+
+    frames: list[np.ndarray] = field(default_factory=list)
+    hand: list[np.ndarray] = field(default_factory=list)
+    excitation: list[np.ndarray] = field(default_factory=list)
+    target: np.ndarray | None = None
+    load: np.ndarray | None = None
+    total_reward: float = 0.0
+
+
+def render_rollout(
+    task: str,
+    act: Callable[[np.ndarray], np.ndarray],
+    *,
+    seed: int = 0,
+    options: dict | None = None,
+    steps: int = envs.DEFAULT_TRIAL_STEPS,
+    width: int = 640,
+    height: int = 480,
+    env_kwargs: dict | None = None,
+) -> Rollout:
+    """Run one trial of ``task`` (``reach`` or ``hold``) with ``act(observation) -> excitations``."""
+    env = gym.make(
+        envs.ENV_IDS[task],
+        render_mode="rgb_array",
+        width=width,
+        height=height,
+        max_episode_steps=steps,
+        **(env_kwargs or {}),
+    )
+    try:
+        obs, info = env.reset(seed=seed, options=options)
+        out = Rollout(target=info["target"], load=info["load"])
+        out.frames.append(env.render())
+        out.hand.append(info["hand"])
+        for _ in range(steps):
+            u = np.asarray(act(obs), dtype=np.float32)
+            obs, reward, terminated, truncated, info = env.step(u)
+            out.frames.append(env.render())
+            out.hand.append(info["hand"])
+            out.excitation.append(u)
+            out.total_reward += reward
+            if terminated or truncated:
+                break
+    finally:
+        env.close()
+    return out
+
+
+def side_by_side(frame_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Frames of several rollouts placed left to right (shorter ones hold their last frame)."""
+    n = max(len(f) for f in frame_lists)
+    return [np.concatenate([f[min(i, len(f) - 1)] for f in frame_lists], axis=1) for i in range(n)]
+
+
+def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 50) -> Path:
+    """Write frames as an MP4 (H.264 via ffmpeg) or GIF, by ``path``'s suffix, atomically."""
+    path = Path(path)
+    if path.suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"videos are written as .mp4 or .gif, not {path.suffix!r}")
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".gif":
+            imageio.mimsave(tmp, frames, duration=1000 / fps, loop=0)
+        else:
+            # macro_block_size=1 keeps odd frame sizes; yuv420p plays everywhere
+            imageio.mimsave(tmp, frames, fps=fps, codec="libx264", macro_block_size=1, pixelformat="yuv420p")
+    return path
+
+
+def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
+    """A PNG: the last frame beside the hand path and the hand speed over the trial."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hand = np.array(rollout.hand)
+    speed = np.linalg.norm(np.diff(hand, axis=0), axis=1) / envs.DT
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
+    axes[0].imshow(rollout.frames[-1])
+    axes[0].set_axis_off()
+    axes[0].set_title(title)
+    axes[1].plot(hand[:, 0], hand[:, 1], "-", color="tab:blue", label="hand")
+    axes[1].plot(*hand[0], "o", color="tab:blue", label="start")
+    axes[1].plot(*rollout.target, "*", color="tab:green", markersize=12, label="target")
+    axes[1].set_aspect("equal", adjustable="datalim")
+    axes[1].set_xlabel("x (m)")
+    axes[1].set_ylabel("y (m)")
+    axes[1].legend(loc="best", fontsize=8)
+    axes[1].set_title("hand path")
+    axes[2].plot(np.arange(1, len(hand)) * envs.DT, speed, color="tab:blue")
+    axes[2].set_xlabel("time (s)")
+    axes[2].set_ylabel("hand speed (m/s)")
+    axes[2].set_title("hand speed")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return path

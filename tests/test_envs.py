@@ -1,0 +1,246 @@
+"""The Gymnasium environments and the batch stepper they share."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env, env_render_passive_checker
+
+import envs
+from envs import ArmBatch, HoldPosition, RandomReach, Trials
+from envs.terms import check_weights, compute_terms, weighted_sum
+
+IDS = list(envs.ENV_IDS.values())
+
+
+def make(env_id, **kwargs):
+    return gym.make(env_id, **kwargs)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_check_env(env_id):
+    env = make(env_id)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")
+        # render modes are checked below: "human" needs a display
+        check_env(env.unwrapped, skip_render_check=True)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_sb3_check_env(env_id):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = make(env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb3_check_env(env.unwrapped, warn=False)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_rgb_array_frames_are_not_blank(env_id):
+    env = make(env_id, render_mode="rgb_array", width=160, height=120)
+    env.reset(seed=3)
+    env_render_passive_checker(env.unwrapped)
+    first = env.render()
+    for _ in range(5):
+        env.step(np.ones(6, dtype=np.float32))
+    frame = env.render()
+    assert frame.shape == (120, 160, 3) and frame.dtype == np.uint8
+    assert frame.std() > 5  # an arm on a floor, not a flat image
+    assert np.abs(frame.astype(int) - first.astype(int)).sum() > 0  # the arm moved
+    env.close()
+    env.close()  # closing twice is allowed
+
+
+def test_human_mode_without_display_says_why(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    env = make(IDS[0], render_mode="human")
+    with pytest.raises(RuntimeError, match="display"):
+        env.reset(seed=0)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_trials_and_observations(env_id):
+    def rollout(seed):
+        env = make(env_id, proprioception_noise=0.01, vision_noise=0.002)
+        env.action_space.seed(seed)
+        obs, info = env.reset(seed=seed)
+        out = [obs]
+        for _ in range(20):
+            obs, *_ = env.step(env.action_space.sample())
+            out.append(obs)
+        env.close()
+        return np.array(out), info
+
+    a, info_a = rollout(1)
+    b, info_b = rollout(1)
+    c, _ = rollout(2)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(info_a["target"], info_b["target"])
+    assert not np.allclose(a, c)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_reward_is_the_weighted_sum_of_its_terms(env_id):
+    weights = {"position_l1_weight": 1.3, "position_mse10_weight": 0.7, "excitation_weight": 2.0}
+    env = make(env_id, **weights)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        _, reward, terminated, truncated, info = env.step(rng.uniform(0, 1, 6).astype(np.float32))
+        t = info["terms"]
+        assert set(t) == {"position_l1", "position_mse10", "excitation"}
+        expected = -(1.3 * t["position_l1"] + 0.7 * t["position_mse10"] + 2.0 * t["excitation"])
+        assert reward == pytest.approx(expected, rel=1e-12)
+        assert t["position_l1"] == pytest.approx(np.abs(info["hand"] - info["target"]).mean())
+        assert not terminated and not truncated
+    env.close()
+
+
+def test_trials_end_after_max_episode_steps():
+    env = make(IDS[0], max_episode_steps=7)
+    env.reset(seed=0)
+    for i in range(7):
+        *_, terminated, truncated, _ = env.step(np.zeros(6, dtype=np.float32))
+        assert truncated == (i == 6) and not terminated
+    env.close()
+
+
+def test_bad_actions():
+    env = make(IDS[0]).unwrapped
+    env.reset(seed=0)
+    action = np.full(6, 0.2, dtype=np.float32)
+    action[4] = np.nan
+    with pytest.raises(ValueError, match=r"excitation\[4\]"):
+        env.step(action)
+    action[4] = np.inf
+    with pytest.raises(ValueError, match=r"excitation\[4\]"):
+        env.step(action)
+    with pytest.raises(ValueError, match="6"):
+        env.step(np.zeros(5))
+    # out of range is clipped, as documented
+    env.step(np.array([-3, 0.5, 7, 0.5, 0.5, 2]))
+    np.testing.assert_array_equal(env.batch.excitation[0], [0, 0.5, 1, 0.5, 0.5, 1])
+    env.close()
+
+
+def test_reset_options_replay_a_trial():
+    env = make(IDS[1]).unwrapped
+    q = np.array([0.7, 1.1])
+    _, info = env.reset(seed=5, options={"start_qpos": q, "load": [3.0, -2.0]})
+    np.testing.assert_allclose(info["qpos"], q)
+    np.testing.assert_allclose(info["target"], env.task.arm.hand_position(q))  # hold: target = start
+    np.testing.assert_allclose(info["load"], [3.0, -2.0])
+    with pytest.raises(ValueError, match="joint ranges"):
+        env.reset(options={"start_qpos": [3.0, 0.0]})
+    with pytest.raises(ValueError, match="unknown reset options"):
+        env.reset(options={"start": q})
+    reach = make(IDS[0]).unwrapped
+    _, info = reach.reset(seed=1, options={"start_qpos": q, "target": [0.1, 0.4]})
+    np.testing.assert_allclose(info["target"], [0.1, 0.4])
+    env.close()
+    reach.close()
+
+
+def test_hold_load_and_pushes_are_seeded_and_reported():
+    kwargs = {"push_magnitude": 20.0, "push_duration": 0.03, "push_rate": 10.0}
+    env = make(IDS[1], **kwargs)
+    _, info = env.reset(seed=11)
+    load = info["load"]
+    assert np.all(np.abs(load) <= 10)
+    pushes = []
+    for _ in range(50):
+        *_, info = env.step(np.zeros(6, dtype=np.float32))
+        np.testing.assert_array_equal(info["load"], load)
+        pushes.append(info["push"])
+    pushes = np.array(pushes)
+    magnitudes = np.linalg.norm(pushes, axis=1)
+    assert magnitudes.max() >= 20.0 - 1e-9  # some push happened at 10 pushes/s over 0.5 s
+    assert (magnitudes == 0).any()  # and pushes are brief
+    env2 = make(IDS[1], **kwargs)
+    env2.reset(seed=11)
+    np.testing.assert_array_equal(env2.unwrapped.batch.trials.pushes[0], env.unwrapped.batch.trials.pushes[0])
+    env.close()
+    env2.close()
+
+
+def test_env_and_batch_agree_step_for_step():
+    """One implementation: a batch of arms replaying the env's trials gives the env's observations."""
+    rng = np.random.default_rng(0)
+    kwargs = {"proprioception_delay": 2, "vision_delay": 1}
+    env_obs, trials, actions = [], [], rng.uniform(0, 1, (3, 30, 6))
+    for k in range(3):
+        env = make(IDS[1], push_magnitude=15.0, push_rate=8.0, **kwargs).unwrapped
+        obs, _ = env.reset(seed=k)
+        trials.append(env.batch.trials)
+        rows = [obs]
+        for t in range(30):
+            rows.append(env.step(actions[k, t])[0])
+        env_obs.append(rows)
+        env.close()
+    joined = Trials(*(np.concatenate([getattr(tr, f) for tr in trials]) for f in trials[0].to_dict()))
+    batch = ArmBatch(HoldPosition(), 3, **kwargs)
+    rows = [batch.reset(joined)]
+    for t in range(30):
+        rows.append(batch.step(actions[:, t]))
+    np.testing.assert_allclose(np.array(rows).transpose(1, 0, 2), np.array(env_obs), rtol=0, atol=1e-6)
+
+
+def test_batch_threads_give_the_same_result():
+    task = RandomReach()
+    trials = task.draw(np.random.default_rng(0), 8, 20)
+    u = np.random.default_rng(1).uniform(0, 1, (20, 8, 6))
+    results = []
+    for threads in (1, 2):
+        batch = ArmBatch(task, 8, threads=threads)
+        obs = [batch.reset(trials)] + [batch.step(u[t]) for t in range(20)]
+        results.append(np.array(obs))
+        batch.close()
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_observation_layout_and_delay():
+    task = RandomReach()
+    trials = task.draw(np.random.default_rng(3), 1, 10)
+    batch = ArmBatch(task, 1)
+    obs0 = batch.reset(trials)
+    np.testing.assert_allclose(obs0[0, 12:14], task.arm.hand_position(trials.start_qpos)[0])
+    np.testing.assert_allclose(obs0[0, 14:16], trials.target[0])
+    np.testing.assert_allclose(obs0[0, 6:12], 0)
+    hand_before = batch.hand.copy()
+    obs1 = batch.step(np.ones((1, 6)))
+    # one step of delay: the observed hand is where the hand was before the step
+    np.testing.assert_array_equal(obs1[0, 12:14], hand_before[0])
+    hand_after_one = batch.hand.copy()
+    assert not np.array_equal(hand_after_one, hand_before)
+    obs2 = batch.step(np.ones((1, 6)))
+    np.testing.assert_array_equal(obs2[0, 12:14], hand_after_one[0])
+
+
+def test_terms_work_on_numpy_and_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    hand, target, u = rng.normal(size=(4, 2)), rng.normal(size=(4, 2)), rng.uniform(size=(4, 6))
+    a = compute_terms(hand, target, u)
+    b = compute_terms(torch.tensor(hand), torch.tensor(target), torch.tensor(u))
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k].numpy())
+    assert weighted_sum(a, {"excitation": 2.0}) == pytest.approx(2 * a["excitation"])
+    with pytest.raises(KeyError, match="hidden"):
+        check_weights({"hidden": 1.0})
+
+
+def test_trials_save_and_replay(tmp_path):
+    trials = HoldPosition(push_magnitude=5, push_rate=20).draw(np.random.default_rng(0), 4, 12)
+    trials.save(tmp_path / "t.npz")
+    again = Trials.from_file(tmp_path / "t.npz")
+    for k, v in trials.to_dict().items():
+        np.testing.assert_array_equal(v, getattr(again, k))
+    assert len(trials[1:3]) == 2 and trials[2].n_steps == 12
+    with pytest.raises(ValueError, match="start_qpos"):
+        Trials(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 5, 2)))
