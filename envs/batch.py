@@ -6,17 +6,19 @@ by side and asks it for MuJoCo's transition and sensor Jacobians on the way (``J
 
 Timing convention (t = 0 .. n_steps - 1): the controller sees observation ``o_t``, sends
 excitations ``u_t``, and MuJoCo steps the state ``x_t -> x_{t+1}``. ``o_t`` is built from the
-sensors ``s_k = h(x_k)`` of ``delay`` steps before (``s_k = s_0`` for ``k < 0``) and the target.
-A step is ``mj_step2`` (forces from ``u_t``, integrate) then ``mj_step1`` (kinematics and sensors of
-``x_{t+1}``): one ``mj_step``'s work, after which ``sensordata`` and the hand site belong to the new
-state.
+sensors ``s_k = h(x_k)`` of ``delay`` steps before (``s_k = s_0`` for ``k < 0``, see
+``delayed``) and the target (``observation``).
+
+``step`` is ``mj_step2`` (forces from ``u_t``, integrate) then ``mj_step1`` (kinematics and sensors
+of ``x_{t+1}``): one ``mj_step``'s work, after which ``sensordata`` and the hand site belong to the
+new state. ``step_differentiable`` also takes MuJoCo's Jacobians at ``x_t`` and then runs
+``mj_step``, whose sensors are those of ``x_t``; it leaves building observations to its caller.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -28,8 +30,14 @@ from envs.tasks import Task, Trials
 N_OBS = 16
 N_STATE = 10  # qpos (2), qvel (2), muscle activation (6): MuJoCo's state for mjd_transitionFD
 N_SENSORS = 15  # muscle lengths (6), muscle velocities (6), hand position (3)
+STATE_SPEC = mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL | mujoco.mjtState.mjSTATE_ACT
 PROPRIOCEPTION = slice(0, 12)  # observation entries from proprioception
 VISION = slice(12, 14)  # observation entries from vision (hand x, y)
+
+
+def delayed(t: int, delay: int) -> int:
+    """Index of the sensors seen at step ``t`` through a delay of ``delay`` steps (``s_0`` before 0)."""
+    return t - delay if t > delay else 0
 
 
 def _concatenate(parts):
@@ -65,13 +73,14 @@ class Jacobians:
     ``C`` (N, 15, 10) = d s_t / d x_t (the sensors of the pre-step state; they do not depend on u_t).
     ``nudged`` (N,) marks arms whose state was within ``eps`` of a joint limit, where a difference
     would straddle the limit constraint's switch; their Jacobians are taken a few ``eps`` to the
-    side of the limit the arm is on.
+    side of the limit the arm is on (``near_limit`` (N, 2): which joints).
     """
 
     A: np.ndarray
     B: np.ndarray
     C: np.ndarray
     nudged: np.ndarray
+    near_limit: np.ndarray
     eps: float = 1e-6
     centred: bool = False
 
@@ -82,6 +91,7 @@ class Jacobians:
             B=np.zeros((n, N_STATE, 6)),
             C=np.zeros((n, N_SENSORS, N_STATE)),
             nudged=np.zeros(n, dtype=bool),
+            near_limit=np.zeros((n, 2), dtype=bool),
             eps=eps,
             centred=centred,
         )
@@ -142,21 +152,22 @@ class ArmBatch:
         self.noise_std = np.zeros(14)
         self.noise_std[PROPRIOCEPTION] = proprioception_noise
         self.noise_std[VISION] = vision_noise
-        self._noisy = bool(self.noise_std.any())
+        self.noisy = bool(self.noise_std.any())
         self.threads = max(1, min(int(threads), n))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
-        self._chunks = [c for c in np.array_split(np.arange(n), self.threads)]
+        self._chunks = list(np.array_split(np.arange(n), self.threads))
         self.trials: Trials | None = None
         self.rng: np.random.Generator | None = None
         self.t = 0
         self._last = 0  # index of the last step in _force
         self._force = np.zeros((n, 1, 2))  # load + pushes at every step of the trials, N
+        self.state = np.zeros((n, N_STATE))  # x_t: qpos (rad), qvel (rad/s), activation
         self.sensors = np.zeros((n, N_SENSORS))  # s_t = h(x_t) of the current state
         self.hand = np.zeros((n, 2))  # hand position of the current state, m
         self.excitation = np.zeros((n, 6))  # last excitations applied (clipped)
         self.noise = np.zeros((n, 14))  # last observation noise drawn
-        # s_{t-k} for k = 0 .. max delay, newest last
-        self._history: deque[np.ndarray] = deque(maxlen=max(self.proprioception_delay, self.vision_delay) + 1)
+        self.sensed: list[np.ndarray] = []  # s_0 .. s_t of the running trials
+        self._kinematics_current = True  # MjData holds mj_step1's results for the current state
 
     # -- trials ---------------------------------------------------------------------------------
     def reset(self, trials: Trials, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -166,7 +177,7 @@ class ArmBatch:
         """
         if len(trials) != self.n:
             raise ValueError(f"{len(trials)} trials for {self.n} arms")
-        if self._noisy and rng is None:
+        if self.noisy and rng is None:
             raise ValueError("observation noise is on: reset needs an rng")
         self.trials, self.rng, self.t = trials, rng, 0
         # the force on the hand at each step, and the load alone for steps past the trials' length
@@ -179,80 +190,147 @@ class ArmBatch:
             d.act[:] = m.actuator_actrange[:, 0]  # minimum activation
             d.mocap_pos[self.arm.target_mocap, :2] = trials.target[i]
             mujoco.mj_step1(m, d)  # kinematics and sensors of x_0, ready for mj_step2
-            self.sensors[i] = d.sensordata
-            self.hand[i] = d.site_xpos[self.arm.hand_site, :2]
+            self._read(i, d)
         self.excitation = np.zeros((self.n, 6))
-        self._history.clear()
-        self._history.extend([self.sensors.copy()] * self._history.maxlen)
+        self.sensed = [self.sensors.copy()]
+        self._kinematics_current = True
         return self._observe()
 
+    def _read(self, i: int, d: mujoco.MjData) -> None:
+        mujoco.mj_getState(self.model, d, self.state[i], STATE_SPEC)
+        self.sensors[i] = d.sensordata
+        self.hand[i] = d.site_xpos[self.arm.hand_site, :2]
+
+    def draw_noise(self) -> np.ndarray | None:
+        """Observation noise for the next observation (N, 14), drawn from the trials' rng (None if off)."""
+        if not self.noisy:
+            return None
+        self.noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
+        return self.noise
+
     def _observe(self) -> np.ndarray:
-        history = self._history
+        t, sensed = self.t, self.sensed
         obs = observation(
-            self.arm, history[-1 - self.proprioception_delay], history[-1 - self.vision_delay], self.trials.target
+            self.arm,
+            sensed[delayed(t, self.proprioception_delay)],
+            sensed[delayed(t, self.vision_delay)],
+            self.trials.target,
         )
-        if self._noisy:
-            self.noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
-            obs[:, :14] += self.noise
+        noise = self.draw_noise()
+        if noise is not None:
+            obs[:, :14] += noise
         return obs
 
     # -- stepping -------------------------------------------------------------------------------
-    def step(self, excitation, jacobians: Jacobians | None = None) -> np.ndarray:
+    def step(self, excitation) -> np.ndarray:
         """Apply excitations (N, 6) in [0, 1] for one step; returns the next observations (N, 16).
 
-        Values outside [0, 1] are clipped; NaN or infinite values raise ``ValueError``. With
-        ``jacobians``, MuJoCo's transition and sensor Jacobians of this step are written into it.
+        Values outside [0, 1] are clipped; NaN or infinite values raise ``ValueError``.
         """
-        if self.trials is None:
-            raise RuntimeError("call reset(trials) before step()")
+        self._check_started()
         self.excitation = check_excitation(excitation, self.n)
-        if self._pool is None:
-            self._step_arms(self._chunks[0], jacobians)
-        else:
-            list(self._pool.map(self._step_arms, self._chunks, [jacobians] * self.threads))
+        if not self._kinematics_current:  # after step_differentiable: mj_step2 needs mj_step1 first
+            self.sense()
+        self._run(self._step_arms)
         self.t += 1
-        self._history.append(self.sensors.copy())
+        self.sensed.append(self.sensors.copy())
         return self._observe()
 
-    def _step_arms(self, indices, jac: Jacobians | None) -> None:
-        m, hand_body, hand_site = self.model, self.arm.hand_body, self.arm.hand_site
-        force = self.force
+    def step_differentiable(self, excitation, jac: Jacobians) -> np.ndarray:
+        """Step like ``step``, writing MuJoCo's Jacobians at the states stepped from into ``jac``.
+
+        Returns the sensors of those states, ``s_t`` (N, 15). Builds no observations: the caller
+        (the differentiable rollout) builds them from the sensors it collects. Afterwards ``sensors``
+        and ``hand`` are NaN until ``sense`` reads those of the new state.
+        """
+        self._check_started()
+        self.excitation = check_excitation(excitation, self.n)
+        q = self.state[:, :2]
+        low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
+        jac.near_limit = (np.abs(q - low) < 2 * jac.eps) | (np.abs(q - high) < 2 * jac.eps)
+        jac.nudged = jac.near_limit.any(axis=1)
+        stepped_from = np.empty((self.n, N_SENSORS))
+        self._run(self._step_arms_differentiable, jac, stepped_from)
+        if len(self.sensed) == self.t:  # s_0 is known from reset; later ones arrive here
+            self.sensed.append(stepped_from.copy())
+        self._kinematics_current = False
+        self.sensors[:] = np.nan
+        self.hand[:] = np.nan
+        self.t += 1
+        return stepped_from
+
+    def sense(self, jac: Jacobians | None = None) -> np.ndarray:
+        """Sensors (N, 15) of the current states; with ``jac``, their Jacobians ``C`` too."""
+        self._check_started()
+        for i, d in enumerate(self.data):
+            if jac is not None:
+                q = self.state[i, :2]
+                low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
+                near = (np.abs(q - low) < 2 * jac.eps) | (np.abs(q - high) < 2 * jac.eps)
+                jac.nudged[i] = near.any()
+                self._jacobians(d, jac, i, near, transition=False)
+            mujoco.mj_forward(self.model, d)
+            self._read(i, d)
+        self._kinematics_current = True
+        if len(self.sensed) == self.t:
+            self.sensed.append(self.sensors.copy())
+        return self.sensors.copy()
+
+    def _check_started(self) -> None:
+        if self.trials is None:
+            raise RuntimeError("call reset(trials) before stepping")
+
+    def _run(self, work, *args) -> None:
+        if self._pool is None:
+            work(self._chunks[0], *args)
+        else:
+            for future in [self._pool.submit(work, chunk, *args) for chunk in self._chunks]:
+                future.result()
+
+    def _step_arms(self, indices) -> None:
+        m, hand_body, force, u = self.model, self.arm.hand_body, self.force, self.excitation
         for i in indices:
             d = self.data[i]
-            d.ctrl[:] = self.excitation[i]
+            d.ctrl[:] = u[i]
             d.xfrc_applied[hand_body, :2] = force[i]
-            if jac is not None:
-                self._jacobians(d, jac, i)
             mujoco.mj_step2(m, d)  # forces from u_t, integrate to x_{t+1}
             mujoco.mj_step1(m, d)  # kinematics and sensors of x_{t+1}
-            self.sensors[i] = d.sensordata
-            self.hand[i] = d.site_xpos[hand_site, :2]
+            self._read(i, d)
 
-    def _jacobians(self, d: mujoco.MjData, jac: Jacobians, i: int) -> None:
-        """MuJoCo's Jacobians at the arm's current state and controls (``d`` is left as it was)."""
-        low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
-        q = d.qpos.copy()
-        near_low, near_high = np.abs(q - low) < 2 * jac.eps, np.abs(q - high) < 2 * jac.eps
-        jac.nudged[i] = near_low.any() or near_high.any()
-        if jac.nudged[i]:
-            # move 4 eps further to the side of the limit the arm is on, so no difference straddles it
-            side = np.sign(np.where(near_low, q - low, q - high))
+    def _step_arms_differentiable(self, indices, jac: Jacobians, stepped_from: np.ndarray) -> None:
+        m, hand_body, force, u = self.model, self.arm.hand_body, self.force, self.excitation
+        for i in indices:
+            d = self.data[i]
+            d.ctrl[:] = u[i]
+            d.xfrc_applied[hand_body, :2] = force[i]
+            self._jacobians(d, jac, i, jac.near_limit[i] if jac.nudged[i] else None)
+            mujoco.mj_step(m, d)  # forward at x_t (sensors s_t), integrate to x_{t+1}
+            stepped_from[i] = d.sensordata
+            mujoco.mj_getState(m, d, self.state[i], STATE_SPEC)
+
+    def _jacobians(self, d: mujoco.MjData, jac: Jacobians, i: int, near_limit, transition: bool = True) -> None:
+        """MuJoCo's Jacobians at the arm's current state and controls (the state is left as it was).
+
+        ``near_limit`` (2,) marks joints within ``eps`` of a limit (or is None): there the Jacobians
+        are taken 4 ``eps`` further to the side of the limit the joint is on, so that no difference
+        straddles the switch of the limit constraint.
+        """
+        if near_limit is not None:
+            q = d.qpos.copy()
+            low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
+            side = np.sign(np.where(np.abs(q - low) < np.abs(q - high), q - low, q - high))
             side[side == 0] = 1.0
-            d.qpos[:] = q + np.where(near_low | near_high, 4 * jac.eps * side, 0.0)
-        mujoco.mjd_transitionFD(self.model, d, jac.eps, jac.centred, jac.A[i], jac.B[i], jac.C[i], None)
-        if jac.nudged[i]:
+            d.qpos[:] = q + np.where(near_limit, 4 * jac.eps * side, 0.0)
+        A, B = (jac.A[i], jac.B[i]) if transition else (None, None)
+        mujoco.mjd_transitionFD(self.model, d, jac.eps, jac.centred, A, B, jac.C[i], None)
+        if near_limit is not None:
             d.qpos[:] = q
-        mujoco.mj_step1(self.model, d)  # restore the kinematics of the current state for mj_step2
 
     # -- read-outs ------------------------------------------------------------------------------
-    def state(self) -> np.ndarray:
-        """The MuJoCo state of every arm, (N, 10): qpos (rad), qvel (rad/s), muscle activation."""
-        return np.stack([np.concatenate([d.qpos, d.qvel, d.act]) for d in self.data])
-
     @property
     def qpos(self) -> np.ndarray:
         """Joint angles (rad), (N, 2)."""
-        return np.stack([d.qpos for d in self.data])
+        return self.state[:, :2].copy()
 
     @property
     def force(self) -> np.ndarray:

@@ -44,11 +44,13 @@ class ArmEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.task = task
-        self.weights = check_weights({
-            "position_l1": position_l1_weight,
-            "position_mse10": position_mse10_weight,
-            "excitation": excitation_weight,
-        })
+        self.weights = check_weights(
+            {
+                "position_l1": position_l1_weight,
+                "position_mse10": position_mse10_weight,
+                "excitation": excitation_weight,
+            }
+        )
         self._trial_steps = trial_steps
         self.batch = ArmBatch(
             task,

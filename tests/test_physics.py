@@ -93,7 +93,7 @@ def test_activation_stays_within_its_range():
     acts = []
     for t in range(30):
         batch.step(np.full((4, 6), 1.0 if t < 15 else 0.0))
-        acts.append(batch.state()[:, 4:])
+        acts.append(batch.state[:, 4:].copy())
     acts = np.array(acts)
     assert acts.min() >= 0.001 - 1e-12 and acts.max() <= 1.0 + 1e-12
     assert acts[14].min() > 0.99  # full excitation saturates within 0.15 s

@@ -1,0 +1,207 @@
+"""Unilateral and bilateral (two-hemisphere) controllers, the corpus callosum, and lesions.
+
+A controller maps the 16 observations of a step to 6 muscle excitations in (0, 1). Its hidden
+layers are ``tanh``; its output layer is a dense sigmoid layer of 6 units.
+
+- ``Unilateral``: one stack of hidden layers (the whole width).
+- ``Bilateral``: two hemispheres (``left``, ``right``), each half the width, read the same input;
+  ``out = w_L h_L + w_R h_R`` with two trainable non-negative weights (initialised 0.5), then a
+  shared output layer. Optionally a corpus callosum lets activity cross between hemispheres.
+
+Parameter ownership (what gradient routing goes by): everything under ``left.`` belongs to the left
+hemisphere, under ``right.`` to the right; the hemisphere weights and the output layer are shared.
+A learned callosum's weights belong to the hemisphere that *receives* the activity.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_OBS, N_MUSCLES = 16, 6
+LESIONS = ("high-left", "high-right", "low-left", "low-right", "cc")
+CALLOSUM_KINDS = ("paper", "learned")
+
+
+@dataclass
+class ControllerOutput:
+    """One step of a controller: excitations (B, 6) and the hidden activity of each stack.
+
+    ``layers`` maps ``"left"``/``"right"`` (bilateral) or ``"hidden"`` (unilateral) to the list of
+    that stack's layer activations, each (B, width).
+    """
+
+    excitation: torch.Tensor
+    layers: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> torch.Tensor:
+        """All hidden activations side by side, (B, total hidden units)."""
+        return torch.cat([h for stack in self.layers.values() for h in stack], dim=-1)
+
+
+def paper_callosum(other: torch.Tensor) -> torch.Tensor:
+    """The paper's parameter-free callosum: max-pool the other hemisphere's activity with pool size 2
+    (stride 2) and zero-pad it on the left back to its width. (B, w) -> (B, w)."""
+    width = other.shape[-1]
+    pooled = F.max_pool1d(other.unsqueeze(1), kernel_size=2, stride=2).squeeze(1)
+    return F.pad(pooled, (width - pooled.shape[-1], 0))
+
+
+class Hemisphere(nn.Module):
+    """A stack of ``depth`` dense tanh layers of ``width`` units (one hemisphere, or a unilateral net).
+
+    With a learned callosum, ``callosum[k]`` maps the other hemisphere's layer ``k`` activity into
+    this hemisphere's layer ``k + 1`` input (owned by this, the receiving, hemisphere).
+    """
+
+    def __init__(self, width: int, depth: int, learned_callosum: bool = False) -> None:
+        super().__init__()
+        widths = [N_OBS] + [width] * depth
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+        self.callosum = (
+            nn.ModuleList(nn.Linear(width, width, bias=False) for _ in range(depth - 1)) if learned_callosum else None
+        )
+        if self.callosum is not None:
+            for layer in self.callosum:
+                nn.init.zeros_(layer.weight)  # starts as no crossing; training opens it
+
+    @property
+    def width(self) -> int:
+        return self.layers[0].out_features
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+
+class Controller(nn.Module):
+    """Common parts: the output layer, its initialisation, lesions and the ownership of parameters."""
+
+    def __init__(self, output_width: int, output_bias: float) -> None:
+        super().__init__()
+        self.output = nn.Linear(output_width, N_MUSCLES)
+        with torch.no_grad():
+            self.output.bias.fill_(output_bias)
+        self._lesion: str | None = None
+
+    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+        raise NotImplementedError
+
+    @property
+    def lesion(self) -> str | None:
+        """The lesion applied at evaluation (``None`` = intact); the weights are never touched."""
+        return self._lesion
+
+    @lesion.setter
+    def lesion(self, name: str | None) -> None:
+        if name is not None and name not in self.supported_lesions:
+            raise ValueError(f"{type(self).__name__} supports lesions {list(self.supported_lesions)}, not {name!r}")
+        self._lesion = name
+
+    supported_lesions: tuple[str, ...] = ()
+
+    @contextmanager
+    def lesioned(self, name: str | None):
+        """Apply lesion ``name`` inside a ``with`` block."""
+        previous, self.lesion = self.lesion, name
+        try:
+            yield self
+        finally:
+            self.lesion = previous
+
+    def owner(self, parameter_name: str) -> str:
+        """``"left"``, ``"right"`` or ``"shared"``: which hemisphere a parameter belongs to."""
+        head = parameter_name.split(".", 1)[0]
+        return head if head in ("left", "right") else "shared"
+
+
+class Unilateral(Controller):
+    """One stack of ``depth`` tanh layers of ``width`` units, then the sigmoid output layer."""
+
+    def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0) -> None:
+        super().__init__(width, output_bias)
+        self.hidden = Hemisphere(width, depth)
+
+    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+        h, layers = obs, []
+        for layer in self.hidden.layers:
+            h = torch.tanh(layer(h))
+            layers.append(h)
+        return ControllerOutput(torch.sigmoid(self.output(h)), {"hidden": layers})
+
+
+class Bilateral(Controller):
+    """Two hemispheres of ``width // 2`` units and ``depth`` layers, their outputs combined by
+    non-negative weights ``w_L``, ``w_R``, then a shared sigmoid output layer.
+
+    ``callosum``: ``None``, ``"paper"`` (parameter-free: max-pool 2 and left zero-pad) or
+    ``"learned"`` (a dense map from the other hemisphere's previous layer, initialised at zero).
+    """
+
+    supported_lesions = LESIONS
+
+    def __init__(self, width: int = 10, depth: int = 2, callosum: str | None = None, output_bias: float = -3.0) -> None:
+        if width % 2:
+            raise ValueError(
+                f"a bilateral model splits its width between two hemispheres: width must be even, got {width}"
+            )
+        if callosum is not None and callosum not in CALLOSUM_KINDS:
+            raise ValueError(f"callosum must be None or one of {CALLOSUM_KINDS}, got {callosum!r}")
+        half = width // 2
+        super().__init__(half, output_bias)
+        self.callosum = callosum
+        self.left = Hemisphere(half, depth, learned_callosum=callosum == "learned")
+        self.right = Hemisphere(half, depth, learned_callosum=callosum == "learned")
+        # w = softplus(raw) keeps the hemisphere weights positive and smooth; raw starts at w = 0.5
+        self.raw_hemisphere_weights = nn.Parameter(torch.full((2,), math.log(math.expm1(0.5))))
+
+    @property
+    def hemisphere_weights(self) -> torch.Tensor:
+        """(w_L, w_R), both > 0."""
+        return F.softplus(self.raw_hemisphere_weights)
+
+    def _cross(self, receiver: Hemisphere, k: int, other: torch.Tensor) -> torch.Tensor:
+        if self.callosum == "paper":
+            return paper_callosum(other)
+        return receiver.callosum[k](other)
+
+    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+        lesion = self.lesion
+        x_left = torch.zeros_like(obs) if lesion == "high-left" else obs
+        x_right = torch.zeros_like(obs) if lesion == "high-right" else obs
+        crossing = self.callosum is not None and lesion != "cc"
+        left, right = [], []
+        h_l, h_r = x_left, x_right
+        for k in range(self.left.depth):
+            in_l, in_r = h_l, h_r
+            if k > 0 and crossing:
+                in_l = h_l + self._cross(self.left, k - 1, h_r)
+                in_r = h_r + self._cross(self.right, k - 1, h_l)
+            h_l = torch.tanh(self.left.layers[k](in_l))
+            h_r = torch.tanh(self.right.layers[k](in_r))
+            left.append(h_l)
+            right.append(h_r)
+        w = self.hemisphere_weights
+        out_l = torch.zeros_like(h_l) if lesion == "low-left" else w[0] * h_l
+        out_r = torch.zeros_like(h_r) if lesion == "low-right" else w[1] * h_r
+        return ControllerOutput(torch.sigmoid(self.output(out_l + out_r)), {"left": left, "right": right})
+
+
+def build_controller(structure: str, width: int, depth: int, callosum: str | None = None, output_bias: float = -3.0):
+    """A ``Unilateral`` or ``Bilateral`` controller (``structure`` names which)."""
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
+    if structure == "unilateral":
+        if callosum is not None:
+            raise ValueError("a unilateral controller has no callosum")
+        return Unilateral(width, depth, output_bias)
+    if structure == "bilateral":
+        return Bilateral(width, depth, callosum, output_bias)
+    raise ValueError(f"structure must be 'unilateral' or 'bilateral', got {structure!r}")

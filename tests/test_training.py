@@ -1,0 +1,193 @@
+"""The distal-teacher trainer: it learns, it is repeatable, and it survives being killed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from bilateral import checkpoint
+from bilateral.cli import main
+from bilateral.distal import TrainConfig, Trainer, load_model, train
+
+TINY = {
+    "width": 16,
+    "depth": 2,
+    "batch_size": 8,
+    "trial_steps": 12,
+    "batches_per_epoch": 4,
+    "validation_trials": 8,
+    "learning_rate": 3e-3,
+    "checkpoint_every": 2,
+    "threads": 1,
+}
+
+
+def tiny(**overrides):
+    return TrainConfig.from_preset("paper", **{**TINY, **overrides})
+
+
+def losses(run_dir, kind="train"):
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    return metrics[metrics.kind == kind]["loss"].to_numpy()
+
+
+def test_a_short_run_lowers_the_loss(tmp_path):
+    config = tiny(task="reach", variant="bi", total_batches=24, batch_size=16, trial_steps=20, learning_rate=1e-2)
+    summary = train(config, tmp_path, progress=False)
+    validation = losses(tmp_path, "validation")
+    assert len(validation) == 6
+    assert validation[-1] < 0.9 * validation[0], validation
+    assert summary["finished"] and summary["batches"] == 24
+    for name in ("config.json", "metrics.csv", "checkpoint.pt", "model.pt", "summary.json"):
+        assert (tmp_path / name).is_file()
+    assert list((tmp_path / "tensorboard").glob("events.*"))
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert {"position_l1", "position_mse10", "excitation", "hidden", "w_left", "w_right"} <= set(metrics.columns)
+    assert metrics["w_left"].notna().all()
+
+
+def test_the_same_seed_gives_the_same_curve_and_another_seed_does_not(tmp_path):
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        train(tiny(variant="bi-spec-cc", task="hold", seed=seed, total_batches=6), tmp_path / name, progress=False)
+        runs[name] = losses(tmp_path / name)
+    assert (runs["a"] == runs["b"]).all()
+    assert not (runs["a"] == runs["c"]).all()
+    metrics = pd.read_csv(tmp_path / "a" / "metrics.csv")
+    assert metrics["left_loss"].notna().all() and metrics["right_loss"].notna().all()
+
+
+KILLED_RUN = """
+import os, signal, sys
+from bilateral.distal import TrainConfig, Trainer
+
+class KilledMidRun(Trainer):
+    def _write_row(self, row):
+        super()._write_row(row)
+        if row["batch"] == int(sys.argv[2]):  # SIGKILL: no clean-up, no flushing, nothing
+            os.kill(os.getpid(), signal.SIGKILL)
+
+KilledMidRun(TrainConfig.from_dict({config!r}), sys.argv[1], progress=False).run()
+"""
+
+
+@pytest.mark.parametrize("kill_at", [4, 9])
+def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(tmp_path, kill_at):
+    config = tiny(variant="bi-cc", total_batches=16, checkpoint_every=3)
+    whole = tmp_path / "whole"
+    train(config, whole, progress=False)
+
+    killed = tmp_path / "killed"
+    from dataclasses import asdict
+
+    script = KILLED_RUN.format(config=asdict(config))
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    result = subprocess.run([sys.executable, "-c", script, str(killed), str(kill_at)], env=env, check=False)
+    assert result.returncode == -signal.SIGKILL
+    state = checkpoint.load(killed / "checkpoint.pt")["state"]
+    assert state["next_batch"] < kill_at + 1 and not state["finished"]  # some batches were lost
+    assert not (killed / "model.pt").exists()
+    with pytest.raises(ValueError, match="--resume"):
+        train(config, killed, progress=False)
+
+    train(config, killed, resume=True, progress=False)
+    a, _, _ = load_model(whole)
+    b, _, _ = load_model(killed)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
+    assert (losses(whole) == losses(killed)).all()  # the log has no duplicated or missing batches
+    assert (losses(whole, "validation") == losses(killed, "validation")).all()
+    assert not list(killed.glob(".*tmp*"))
+
+
+def test_resume_refuses_another_configuration_and_finished_runs_are_not_redone(tmp_path):
+    config = tiny(total_batches=4)
+    train(config, tmp_path, progress=False)
+    modified = (tmp_path / "model.pt").stat().st_mtime_ns
+    assert train(config, tmp_path, resume=True, progress=False)["finished"]
+    assert (tmp_path / "model.pt").stat().st_mtime_ns == modified
+    with pytest.raises(ValueError, match="different configuration"):
+        train(tiny(total_batches=4, learning_rate=1e-2), tmp_path, resume=True, progress=False)
+
+
+def test_checkpoints_load_safely_and_damaged_ones_are_refused(tmp_path):
+    config = tiny(total_batches=2)
+    train(config, tmp_path, progress=False)
+    payload = checkpoint.load(tmp_path / "checkpoint.pt")  # torch.load(weights_only=True)
+    assert payload["state"]["finished"]
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes((tmp_path / "model.pt").read_bytes()[:200])
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        checkpoint.load(damaged)
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.pt")
+
+
+def test_cli_train_then_evaluate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "hold",
+                "--variant",
+                "uni-nondom",
+                "--seed",
+                "1",
+                "--batches",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["batches"] == 2 and summary["variant"] == "uni-nondom"
+    assert main(["evaluate", str(out / "model.pt"), "--trials", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["task"] == "hold" and result["variant"] == "uni-nondom" and result["trials"] == 8
+    assert 0 < result["rms_deviation_m"] < 0.5
+    assert main(["evaluate", str(out), "--trials", "8"]) == 0
+    assert "RMS deviation" in capsys.readouterr().out
+
+
+def test_cli_refuses_bad_input(tmp_path, capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["train", "--variant", "bi-sepc", "--out", str(tmp_path)])
+    assert error.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as error:
+        main(["evaluate", str(tmp_path / "nothing.pt")])
+    assert error.value.code == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--batches", "0", "--out", str(tmp_path)])
+
+
+def test_configurations_are_checked():
+    with pytest.raises(ValueError, match="unknown variant"):
+        TrainConfig.from_preset("paper", variant="tri")
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainConfig.from_preset("huge")
+    with pytest.raises(ValueError, match="even width"):
+        TrainConfig.from_preset("paper", width=11)
+    with pytest.raises(ValueError, match="unknown loss term"):
+        TrainConfig.from_preset("paper", loss_overrides={"dominant": {"jerk": 1.0}})
+    assert TrainConfig.from_preset("paper").n_batches == 1000
+    assert TrainConfig.from_preset("paper", total_batches=7).n_batches == 7
+
+
+def test_trainer_refuses_a_directory_with_logs_but_no_checkpoint(tmp_path):
+    (tmp_path / "metrics.csv").write_text("kind,batch\n")
+    with pytest.raises(ValueError, match="already holds training logs"):
+        Trainer(tiny(total_batches=1), tmp_path, progress=False).run()
