@@ -63,6 +63,79 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid(args: argparse.Namespace) -> int:
+    """Train and evaluate variants x tasks x seeds (x methods), resumably, then write the report."""
+    from bilateral.grid import GridSpec, run_grid
+    from bilateral.report import report
+
+    budget = "quick" if args.quick else args.budget
+    grid = GridSpec(
+        budget=budget,
+        seeds=args.seeds,
+        tasks=tuple(args.tasks),
+        variants=tuple(args.variants),
+        methods=tuple(args.methods),
+    )
+    counts = run_grid(grid, args.out, workers=args.workers, progress=not args.quiet)
+    print(f"runs: {counts['finished']} trained, {counts['skipped']} already finished, {counts['failed']} failed")
+    if counts["finished"] + counts["skipped"]:
+        written = report(args.out, videos=not args.no_videos)
+        print(
+            f"report of {written['runs']} runs in {args.out}: summary.csv, claims.md, "
+            f"{len(written['files'])} figures and videos"
+        )
+    return 1 if counts["failed"] else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Write summary.csv, claims.md, figures and videos from the finished runs of a grid directory."""
+    from bilateral.report import report
+
+    written = report(args.dir, videos=not args.no_videos)
+    print(f"report of {written['runs']} runs in {args.dir}:")
+    for name in ["results.parquet", "summary.csv", "claims.md", *written["files"]]:
+        print(f"  {name}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    """Render a trained controller on test trials of a task (its own by default) to a video."""
+    from bilateral.distal import load_model
+    from bilateral.evaluation import controller_policy, make_test_set
+    from bilateral.video import render_rollout, rollout_figure, write_video
+
+    model, config, _ = load_model(args.checkpoint)
+    task = args.task or config.task
+    steps = args.steps or config.trial_steps
+    trials = make_test_set(task, args.trials, steps)
+    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
+    if args.lesion:
+        model.lesion = args.lesion
+    act = controller_policy(model)
+    frames = []
+    for k in range(args.trials):
+        options = {
+            "start_qpos": trials.start_qpos[k],
+            "target": trials.target[k],
+            "load": trials.load[k],
+            "pushes": trials.pushes[k],
+        }
+        rollout = render_rollout(
+            task,
+            lambda obs: act(obs[None])[0],
+            options=options,
+            steps=steps,
+            width=args.width,
+            height=args.height,
+            env_kwargs=env_kwargs,
+        )
+        frames += rollout.frames
+    out = write_video(args.out, frames, fps=args.fps)
+    figure = rollout_figure(Path(out).with_suffix(".png"), rollout, f"{config.variant} on {task}")
+    print(f"{out} ({len(frames)} frames, {args.trials} trials), {figure}")
+    return 0
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -142,6 +215,63 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--trials", type=_positive, default=256, help="number of test trials (default: 256)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object (last line)")
     evaluate.set_defaults(func=_evaluate)
+
+    from bilateral.grid import BUDGETS, METHODS, TASKS
+
+    grid = sub.add_parser("grid", help="run the experiment grid and write its report", description=_grid.__doc__)
+    grid.add_argument("--out", required=True, help="grid directory (created; re-running resumes it)")
+    grid.add_argument("--quick", action="store_true", help="the 'quick' budget: a whole grid in minutes")
+    grid.add_argument(
+        "--budget",
+        choices=sorted(b for b in BUDGETS if b != "tiny"),
+        default="paper",
+        help="training budget of every run (default: paper; --quick overrides)",
+    )
+    grid.add_argument("--seeds", type=_positive, default=5, help="seeds per variant and task (default: 5)")
+    grid.add_argument("--workers", type=_positive, default=2, help="runs in parallel, one process each (default: 2)")
+    grid.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS), help="tasks (default: both)")
+    grid.add_argument(
+        "--variants",
+        nargs="+",
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        metavar="NAME",
+        help="variants (default: all seven)",
+    )
+    grid.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        metavar="METHOD",
+        help="training methods: distal, and with the rl extra ppo, sac, bilateral-ppo (default: distal)",
+    )
+    grid.add_argument("--no-videos", action="store_true", help="skip rendering the side-by-side videos")
+    grid.add_argument("--quiet", action="store_true", help="no progress bar")
+    grid.set_defaults(func=_grid)
+
+    rep = sub.add_parser(
+        "report", help="tables, claims, figures and videos from a grid directory", description=_report.__doc__
+    )
+    rep.add_argument("dir", help="grid directory")
+    rep.add_argument("--no-videos", action="store_true", help="skip rendering the side-by-side videos")
+    rep.set_defaults(func=_report)
+
+    render = sub.add_parser("render", help="render a trained controller to a video", description=_render.__doc__)
+    render.add_argument("checkpoint", help="model.pt of a finished run, or its run directory")
+    render.add_argument("--task", choices=["reach", "hold"], default=None, help="task (default: the one it learnt)")
+    render.add_argument("--out", required=True, help="video file, .mp4 or .gif (a .png figure is written beside)")
+    render.add_argument("--trials", type=_positive, default=3, help="test trials, one after another (default: 3)")
+    render.add_argument("--steps", type=_positive, default=None, help="steps per trial (default: as trained)")
+    render.add_argument(
+        "--lesion",
+        choices=["high-left", "high-right", "low-left", "low-right", "cc"],
+        default=None,
+        help="render the model with a lesion",
+    )
+    render.add_argument("--width", type=_positive, default=640, help="frame width in pixels (default: 640)")
+    render.add_argument("--height", type=_positive, default=480, help="frame height in pixels (default: 480)")
+    render.add_argument("--fps", type=_positive, default=50, help="frames per second: 50 = half speed (default)")
+    render.set_defaults(func=_render)
     return parser
 
 

@@ -148,6 +148,10 @@ class TrainConfig:
         return cls(**values).validated()
 
 
+# settings that do not change what a run computes, so a run may resume with other values
+RESUMABLE_CHANGES = ("threads",)
+
+
 def build_model(config: TrainConfig) -> Controller:
     """The controller of ``config``'s variant, initialised from ``config.seed``."""
     variant = get_variant(config.variant)
@@ -261,9 +265,9 @@ class Trainer:
 
     def _restore(self) -> None:
         payload = checkpoint.load(self.checkpoint_path)
-        saved = TrainConfig.from_dict(payload["config"])
-        if asdict(saved) != asdict(self.config):
-            changed = sorted(k for k, v in asdict(saved).items() if asdict(self.config)[k] != v)
+        saved, current = asdict(TrainConfig.from_dict(payload["config"])), asdict(self.config)
+        changed = sorted(k for k in saved if saved[k] != current[k] and k not in RESUMABLE_CHANGES)
+        if changed:
             raise ValueError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])

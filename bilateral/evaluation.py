@@ -1,59 +1,175 @@
-"""Evaluating trained controllers on fixed, seeded test trials.
+"""Evaluating trained controllers on a fixed, seeded test set: per-trial metric tables and traces.
 
-The test set of a task depends only on ``TEST_SEED``, the task and the number of trials, never on the
-run's seed, so every variant and seed is measured on the same trials.
+The test set of a task depends only on ``TEST_SEED``, the task and its size, never on the run's
+seed, so every variant, seed and method is measured on the same trials; it is saved beside the
+results (``Trials.save``) so it can be replayed.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
-from bilateral.controllers import Controller
+from bilateral import metrics
+from bilateral.controllers import Bilateral, Controller
 from bilateral.distal import TrainConfig, make_batch
-from bilateral.rollout import Trajectory, run_trials
-from envs.tasks import Trials, make_task
+from bilateral.rollout import run_policy
+from envs.tasks import DT, Trials, make_task
 
 TEST_SEED = 20240125
 TEST_NOISE_STREAM = 1
+FS = 1.0 / DT  # Hz
+
+# the metrics of each task (DESIGN §6), as per-trial table columns; the first is the headline
+REACH_METRICS = (
+    "endpoint_error_m",
+    "movement_time_s",
+    "path_length_ratio",
+    "peak_speed_m_s",
+    "sparc",
+    "log_dimensionless_jerk",
+    "effort",
+)
+HOLD_METRICS = ("rms_deviation_m", "drift_mean_m", "drift_max_m", "settling_time_s", "jitter_m", "effort")
+TASK_METRICS = {"reach": REACH_METRICS, "hold": HOLD_METRICS}
+HEADLINE = {"reach": "endpoint_error_m", "hold": "rms_deviation_m"}
+HIGHER_IS_BETTER = {"sparc", "log_dimensionless_jerk"}
 
 
-def test_trials(task: str, n: int, steps: int) -> Trials:
+def make_test_set(task: str, n: int, steps: int) -> Trials:
     """The fixed test set: ``n`` trials of ``steps`` steps of ``task``."""
     return make_task(task).draw(np.random.default_rng([TEST_SEED, zlib.crc32(task.encode())]), n, steps)
 
 
-def final_endpoint_error(traj: Trajectory) -> np.ndarray:
-    """Distance (m) from the hand to the target at the end of each trial, (B,)."""
-    return torch.linalg.vector_norm(traj.hand[-1] - traj.target, dim=-1).numpy()
+def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: np.ndarray) -> dict[str, float]:
+    """The task's metrics of one trial: hand (T+1, 2) m, target (2,) m, excitations (T, 6)."""
+    if task == "reach":
+        v = metrics.speed(hand, FS)
+        return {
+            "endpoint_error_m": metrics.endpoint_error(hand, target),
+            "movement_time_s": metrics.movement_time(hand, FS),
+            "path_length_ratio": metrics.path_length_ratio(hand),
+            "peak_speed_m_s": float(v.max()),
+            "sparc": metrics.sparc(v, FS),
+            "log_dimensionless_jerk": metrics.log_dimensionless_jerk(v, FS),
+            "effort": metrics.effort(excitation),
+        }
+    held = hand[1:]  # the states the controller produced
+    return {
+        "rms_deviation_m": metrics.rms_deviation(held, target),
+        "drift_mean_m": metrics.hold_drift(held, target, "mean"),
+        "drift_max_m": metrics.hold_drift(held, target, "max"),
+        "settling_time_s": metrics.settling_time(held, target, FS),
+        "jitter_m": metrics.jitter(held, FS),
+        "effort": metrics.effort(excitation),
+    }
 
 
-def rms_deviation(traj: Trajectory) -> np.ndarray:
-    """Root-mean-square distance (m) of the hand from the target over each trial's steps, (B,)."""
-    distance = torch.linalg.vector_norm(traj.hand[1:] - traj.target, dim=-1)
-    return torch.sqrt((distance**2).mean(dim=0)).numpy()
+def controller_policy(model: Controller) -> Callable[[np.ndarray], np.ndarray]:
+    """``act(observations) -> excitations`` of a torch controller (no gradients)."""
+    dtype = next(model.parameters()).dtype
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(obs).to(dtype)).excitation.numpy()
+
+    return act
 
 
-def rollout_test_set(model: Controller, config: TrainConfig, trials: Trials, lesion: str | None = None) -> Trajectory:
-    """Run ``model`` (optionally lesioned) on ``trials`` with ``config``'s sensory noise."""
+def lesions_of(model) -> list[str | None]:
+    """The intact model first, then every lesion it supports (none for unilateral or RL policies)."""
+    if isinstance(model, Bilateral):
+        return [None, *(name for name in model.supported_lesions if name != "cc" or model.callosum)]
+    return [None]
+
+
+@dataclass
+class Evaluation:
+    """Per-trial metrics (one row per trial and lesion) and traces of the intact model for figures."""
+
+    table: pd.DataFrame
+    traces: dict[str, np.ndarray]
+
+
+def evaluate(
+    model,
+    config: TrainConfig,
+    trials: Trials,
+    *,
+    lesions: list[str | None] | None = None,
+    act: Callable[[np.ndarray], np.ndarray] | None = None,
+    method: str = "distal",
+    examples: int = 8,
+) -> Evaluation:
+    """Run ``model`` on ``trials`` intact and under each of ``lesions`` (default: all it supports).
+
+    ``act`` overrides how the model maps observations to excitations (RL policies); by default a
+    torch controller is run without gradients. The table's columns: method, task, variant, seed,
+    lesion ("none" for intact), trial, and the task's metrics.
+    """
+    lesions = lesions_of(model) if lesions is None else lesions
     batch = make_batch(config, len(trials))
+    rows, traces = [], {}
     try:
-        with model.lesioned(lesion):
-            return run_trials(model, batch, trials, rng=np.random.default_rng([TEST_SEED, TEST_NOISE_STREAM]))
+        for lesion in lesions:
+            if lesion is not None:
+                model.lesion = lesion
+            try:
+                policy = act or controller_policy(model)
+                hand, excitation = run_policy(
+                    policy, batch, trials, np.random.default_rng([TEST_SEED, TEST_NOISE_STREAM])
+                )
+            finally:
+                if lesion is not None:
+                    model.lesion = None
+            for i in range(len(trials)):
+                rows.append(
+                    {
+                        "method": method,
+                        "task": config.task,
+                        "variant": config.variant,
+                        "seed": config.seed,
+                        "lesion": lesion or "none",
+                        "trial": i,
+                        **trial_metrics(config.task, hand[:, i], trials.target[i], excitation[:, i]),
+                    }
+                )
+            if lesion is None:
+                traces = _traces(hand, trials, examples)
     finally:
         batch.close()
+    return Evaluation(pd.DataFrame(rows), traces)
+
+
+def _traces(hand: np.ndarray, trials: Trials, examples: int) -> dict[str, np.ndarray]:
+    """Hand paths of the first test trials, and the distance to the target over time (all trials)."""
+    distance = np.linalg.norm(hand - trials.target[None], axis=-1)  # (T+1, N)
+    k = min(examples, hand.shape[1])
+    return {
+        "hand": hand[:, :k].transpose(1, 0, 2),  # (k, T+1, 2)
+        "target": trials.target[:k],
+        "distance_mean": distance.mean(axis=1),
+        "distance_q25": np.quantile(distance, 0.25, axis=1),
+        "distance_q75": np.quantile(distance, 0.75, axis=1),
+    }
 
 
 def headline(model: Controller, config: TrainConfig, n_trials: int = 256, steps: int | None = None) -> dict:
     """The study's main number on the test set: mean final endpoint error (reach) or mean RMS
     deviation from the target (hold), in metres."""
     steps = steps or config.trial_steps
-    traj = rollout_test_set(model, config, test_trials(config.task, n_trials, steps))
-    result = {"task": config.task, "variant": config.variant, "seed": config.seed, "trials": n_trials, "steps": steps}
-    if config.task == "reach":
-        result["endpoint_error_m"] = float(final_endpoint_error(traj).mean())
-    else:
-        result["rms_deviation_m"] = float(rms_deviation(traj).mean())
-    return result
+    result = evaluate(model, config, make_test_set(config.task, n_trials, steps), lesions=[None])
+    metric = HEADLINE[config.task]
+    return {
+        "task": config.task,
+        "variant": config.variant,
+        "seed": config.seed,
+        "trials": n_trials,
+        "steps": steps,
+        metric: float(result.table[metric].mean()),
+    }

@@ -45,22 +45,37 @@ def run_trials(
     if differentiable:
         return _run_differentiable(controller, batch, trials, rng, eps)
     dtype = next(controller.parameters()).dtype
+    layers = []
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        out = controller(torch.from_numpy(obs).to(dtype))
+        layers.append(out.layers)
+        return out.excitation.numpy()
+
     with torch.no_grad():
-        obs = batch.reset(trials, rng)
-        hand, u_all, layers = [torch.from_numpy(batch.hand.copy())], [], []
-        for _ in range(trials.n_steps):
-            out = controller(torch.from_numpy(obs).to(dtype))
-            obs = batch.step(out.excitation.numpy())
-            hand.append(torch.from_numpy(batch.hand.copy()))
-            u_all.append(out.excitation)
-            layers.append(out.layers)
-        return Trajectory(
-            hand=torch.stack(hand),
-            excitation=torch.stack(u_all),
-            hidden=torch.stack([torch.cat([h for s in lay.values() for h in s], -1) for lay in layers]),
-            target=torch.from_numpy(trials.target),
-            layers=layers,
-        )
+        hand, excitation = run_policy(act, batch, trials, rng)
+    return Trajectory(
+        hand=torch.from_numpy(hand),
+        excitation=torch.from_numpy(excitation),
+        hidden=torch.stack([torch.cat([h for s in lay.values() for h in s], -1) for lay in layers]),
+        target=torch.from_numpy(trials.target),
+        layers=layers,
+    )
+
+
+def run_policy(act, batch: ArmBatch, trials: Trials, rng: np.random.Generator | None = None):
+    """Run any policy ``act(observations (N, 16)) -> excitations (N, 6)`` on ``trials``.
+
+    Returns hand positions (T+1, N, 2) m of states x_0..x_T and the excitations applied (T, N, 6),
+    clipped to [0, 1] as the arm applies them.
+    """
+    obs = batch.reset(trials, rng)
+    hand, excitation = [batch.hand.copy()], []
+    for _ in range(trials.n_steps):
+        obs = batch.step(act(obs))
+        hand.append(batch.hand.copy())
+        excitation.append(batch.excitation.copy())
+    return np.array(hand), np.array(excitation)
 
 
 def _run_differentiable(controller, batch, trials, rng, eps) -> Trajectory:

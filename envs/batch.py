@@ -47,6 +47,16 @@ def _concatenate(parts):
     return sys.modules["torch"].cat(parts, dim=-1)
 
 
+_TENSOR_CACHE: dict = {}
+
+
+def _as_tensors(arm, like):
+    key = (id(arm), like.dtype, like.device)
+    if key not in _TENSOR_CACHE:
+        _TENSOR_CACHE[key] = (like.new_tensor(arm.proprioception_scale), like.new_tensor(arm.proprioception_offset))
+    return _TENSOR_CACHE[key]
+
+
 def observation(arm, proprioceptive_sensors, visual_sensors, target):
     """The 16 observations from (delayed) sensor readings and the target.
 
@@ -58,9 +68,8 @@ def observation(arm, proprioceptive_sensors, visual_sensors, target):
     velocity (10 optimal lengths/s), 12-13 hand x, y (m), 14-15 target x, y (m).
     """
     scale, offset = arm.proprioception_scale, arm.proprioception_offset
-    if not isinstance(proprioceptive_sensors, np.ndarray):  # torch
-        like = proprioceptive_sensors
-        scale, offset = like.new_tensor(scale), like.new_tensor(offset)
+    if not isinstance(proprioceptive_sensors, np.ndarray):  # torch: NumPy arrays multiply tensors too,
+        scale, offset = _as_tensors(arm, proprioceptive_sensors)  # but cost a conversion each time
     head = proprioceptive_sensors[..., :12] * scale + offset
     return _concatenate([head, visual_sensors[..., 12:14], target])
 
@@ -161,6 +170,7 @@ class ArmBatch:
         self.t = 0
         self._last = 0  # index of the last step in _force
         self._force = np.zeros((n, 1, 2))  # load + pushes at every step of the trials, N
+        self._pushes = False
         self.state = np.zeros((n, N_STATE))  # x_t: qpos (rad), qvel (rad/s), activation
         self.sensors = np.zeros((n, N_SENSORS))  # s_t = h(x_t) of the current state
         self.hand = np.zeros((n, 2))  # hand position of the current state, m
@@ -183,6 +193,7 @@ class ArmBatch:
         # the force on the hand at each step, and the load alone for steps past the trials' length
         self._force = np.concatenate([trials.load[:, None] + trials.pushes, trials.load[:, None]], axis=1)
         self._last = self._force.shape[1] - 1
+        self._pushes = bool(trials.pushes.any())  # else the force is constant: set once, at t = 0
         m = self.model
         for i, d in enumerate(self.data):
             mujoco.mj_resetData(m, d)
@@ -281,28 +292,33 @@ class ArmBatch:
             raise RuntimeError("call reset(trials) before stepping")
 
     def _run(self, work, *args) -> None:
+        """``work(indices, *args)`` over all arms, one chunk of arms per thread."""
         if self._pool is None:
             work(self._chunks[0], *args)
-        else:
-            for future in [self._pool.submit(work, chunk, *args) for chunk in self._chunks]:
-                future.result()
+            return
+        for future in [self._pool.submit(work, chunk, *args) for chunk in self._chunks]:
+            future.result()
 
     def _step_arms(self, indices) -> None:
         m, hand_body, force, u = self.model, self.arm.hand_body, self.force, self.excitation
+        set_force = self._pushes or self.t == 0
         for i in indices:
             d = self.data[i]
             d.ctrl[:] = u[i]
-            d.xfrc_applied[hand_body, :2] = force[i]
+            if set_force:
+                d.xfrc_applied[hand_body, :2] = force[i]
             mujoco.mj_step2(m, d)  # forces from u_t, integrate to x_{t+1}
             mujoco.mj_step1(m, d)  # kinematics and sensors of x_{t+1}
             self._read(i, d)
 
     def _step_arms_differentiable(self, indices, jac: Jacobians, stepped_from: np.ndarray) -> None:
         m, hand_body, force, u = self.model, self.arm.hand_body, self.force, self.excitation
+        set_force = self._pushes or self.t == 0
         for i in indices:
             d = self.data[i]
             d.ctrl[:] = u[i]
-            d.xfrc_applied[hand_body, :2] = force[i]
+            if set_force:
+                d.xfrc_applied[hand_body, :2] = force[i]
             self._jacobians(d, jac, i, jac.near_limit[i] if jac.nudged[i] else None)
             mujoco.mj_step(m, d)  # forward at x_t (sensors s_t), integrate to x_{t+1}
             stepped_from[i] = d.sensordata

@@ -1,0 +1,334 @@
+"""The experiment grid: every variant x task x seed (x method), trained and evaluated, resumably.
+
+Each run is independent and lands in its own folder, so a grid can be stopped at any point and
+run again: finished runs are skipped (a run is finished when its ``result.json`` is present and
+the files it lists have the checksums it records), runs that were cut short resume from their
+last checkpoint, and a damaged result is detected and redone. A grid directory holds::
+
+    grid.json                          what the grid is (budget, methods, variants, tasks, seeds)
+    test_sets/{task}.npz               the fixed test trials, replayable with envs.Trials.from_file
+    runs/{method}/{task}/{variant}/seed{N}/
+        config.json, metrics.csv, tensorboard/, checkpoint.pt, model.pt, summary.json   (training)
+        evaluation.parquet             per-trial metrics, intact and under every lesion
+        traces.npz                     hand paths of example trials, distance-to-target traces
+        result.json                    written last: marks the run finished, with file checksums
+    failures.json                      runs that raised, with their errors (cleared when they succeed)
+
+``bilateral.report`` then turns a grid directory into tables, the claims report, figures and videos.
+Backends run the runs: ``local`` (a process pool, the default) here; others plug in through
+``run_one``, which is all a worker needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bilateral.io import atomic_path, write_json
+from bilateral.variants import VARIANTS
+
+TASKS = ("reach", "hold")
+METHODS = ("distal",)
+
+# A budget is how much training each run gets, and how many test trials score it.
+BUDGETS: dict[str, dict] = {
+    # minutes for the whole grid on a laptop: the paper's network, 40 batches
+    "quick": {
+        "preset": "paper",
+        "train": {"total_batches": 40, "batches_per_epoch": 20, "validation_trials": 32},
+        "test_trials": 64,
+    },
+    # the authors' example: 10 epochs of 100 batches, early stopping (about 3 min a run)
+    "paper": {"preset": "paper", "train": {}, "test_trials": 256},
+    # our strong preset: 64 units, 4000 batches (about 12 min a run)
+    "strong": {"preset": "strong", "train": {}, "test_trials": 256},
+    # for tests: a few tiny batches
+    "tiny": {
+        "preset": "paper",
+        "train": {
+            "total_batches": 2,
+            "batches_per_epoch": 2,
+            "batch_size": 8,
+            "trial_steps": 10,
+            "validation_trials": 8,
+        },
+        "test_trials": 8,
+    },
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the grid: everything a worker needs, and nothing else."""
+
+    method: str
+    task: str
+    variant: str
+    seed: int
+    budget: str
+    threads: int = 1  # threads stepping MuJoCo inside the run
+
+    @property
+    def key(self) -> str:
+        return f"{self.method}/{self.task}/{self.variant}/seed{self.seed}"
+
+    def directory(self, root: str | Path) -> Path:
+        return Path(root) / "runs" / self.key
+
+
+@dataclass
+class GridSpec:
+    """The grid: the product of methods, tasks, variants and seeds at one budget."""
+
+    budget: str = "quick"
+    seeds: int = 5
+    tasks: tuple[str, ...] = TASKS
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    methods: tuple[str, ...] = METHODS
+    extra: dict = field(default_factory=dict)  # budget overrides, e.g. {"train": {"total_batches": 5}}
+
+    def __post_init__(self) -> None:
+        if self.budget not in BUDGETS:
+            raise ValueError(f"unknown budget {self.budget!r}; choose one of {sorted(BUDGETS)}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        for name, given, known in (
+            ("task", self.tasks, TASKS),
+            ("variant", self.variants, VARIANTS),
+            ("method", self.methods, _methods()),
+        ):
+            unknown = [g for g in given if g not in known]
+            if unknown:
+                raise ValueError(f"unknown {name}s {unknown}; choose from {list(known)}")
+        self.tasks, self.variants, self.methods = tuple(self.tasks), tuple(self.variants), tuple(self.methods)
+
+    def runs(self, threads: int = 1) -> list[RunSpec]:
+        return [
+            RunSpec(method, task, variant, seed, self.budget, threads)
+            for method in self.methods
+            for task in self.tasks
+            for variant in _variants_for(method, self.variants)
+            for seed in range(self.seeds)
+        ]
+
+    def budget_values(self) -> dict:
+        values = json.loads(json.dumps(BUDGETS[self.budget]))
+        for key, value in self.extra.items():
+            if isinstance(value, dict):
+                values.setdefault(key, {}).update(value)
+            else:
+                values[key] = value
+        return values
+
+
+def _methods() -> tuple[str, ...]:
+    """Training methods a grid can run: the distal teacher, and RL methods when their extra is installed."""
+    from bilateral import methods
+
+    return tuple(methods.available())
+
+
+def _variants_for(method: str, variants: Iterable[str]) -> list[str]:
+    from bilateral import methods
+
+    return [v for v in variants if methods.supports(method, v)]
+
+
+# -- one run ------------------------------------------------------------------------------------
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+RESULT_FILES = ("evaluation.parquet", "traces.npz", "model.pt")
+
+
+def is_finished(run_dir: Path) -> bool:
+    """True when ``result.json`` exists and every file it lists matches its recorded checksum."""
+    try:
+        result = json.loads((run_dir / "result.json").read_text())
+        return all(file_digest(run_dir / name) == digest for name, digest in result["files"].items()) and set(
+            result["files"]
+        ) == set(RESULT_FILES)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def test_set_path(root: Path, task: str) -> Path:
+    return Path(root) / "test_sets" / f"{task}.npz"
+
+
+def run_one(spec: RunSpec, root: str | Path, budget: dict | None = None) -> dict:
+    """Train and evaluate one run into ``root`` (idempotent: a finished run is only read back).
+
+    Returns ``{"key", "status": "finished" | "skipped", "seconds"}``; raises on failure.
+    """
+    from bilateral import methods
+    from bilateral.evaluation import evaluate
+    from envs.tasks import Trials
+
+    root = Path(root)
+    run_dir = spec.directory(root)
+    start = time.perf_counter()
+    if is_finished(run_dir):
+        return {"key": spec.key, "status": "skipped", "seconds": 0.0}
+    (run_dir / "result.json").unlink(missing_ok=True)  # damaged or stale: redo what it covered
+    budget = budget or BUDGETS[spec.budget]
+    trainer = methods.get(spec.method)
+    try:
+        model, config = trainer.train(spec, run_dir, budget)
+    except ValueError as error:
+        if "not a readable checkpoint" not in str(error) and "different configuration" not in str(error):
+            raise
+        shutil.rmtree(run_dir)  # a damaged or foreign training state: start the run again
+        model, config = trainer.train(spec, run_dir, budget)
+    trials = Trials.from_file(test_set_path(root, spec.task))
+    result = evaluate(model, config, trials, act=trainer.policy(model), method=spec.method)
+    with atomic_path(run_dir / "evaluation.parquet") as tmp:
+        result.table.to_parquet(tmp, index=False)
+    with atomic_path(run_dir / "traces.npz") as tmp:
+        with tmp.open("wb") as f:
+            np.savez(f, **result.traces)
+    record = {
+        "spec": asdict(spec),
+        "files": {name: file_digest(run_dir / name) for name in RESULT_FILES},
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    write_json(run_dir / "result.json", record)
+    return {"key": spec.key, "status": "finished", "seconds": record["seconds"]}
+
+
+def _run_in_worker(spec: RunSpec, root: str, budget: dict) -> dict:
+    """Process-pool entry point: one thread for torch, quiet, errors returned as data."""
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        return run_one(spec, root, budget)
+    except Exception as error:  # reported by the driver, the grid goes on
+        return {
+            "key": spec.key,
+            "status": "failed",
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": traceback.format_exc(),
+        }
+
+
+# -- the grid -----------------------------------------------------------------------------------
+def prepare(grid: GridSpec, root: str | Path) -> Path:
+    """Create the grid directory: its definition and the fixed test sets (kept if already there)."""
+    from bilateral.evaluation import make_test_set
+    from bilateral.methods import trial_steps
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    definition = {
+        "budget": grid.budget,
+        "seeds": grid.seeds,
+        "tasks": list(grid.tasks),
+        "variants": list(grid.variants),
+        "methods": list(grid.methods),
+        "extra": grid.extra,
+    }
+    existing = root / "grid.json"
+    if existing.exists():
+        previous = json.loads(existing.read_text())
+        if previous.get("budget") != grid.budget or previous.get("extra", {}) != grid.extra:
+            raise ValueError(
+                f"{root} holds a grid at budget {previous.get('budget')!r} "
+                f"({previous.get('extra')}); use another --out for budget {grid.budget!r}"
+            )
+        for key in ("seeds", "tasks", "variants", "methods"):  # a grid may grow; report what was asked
+            if isinstance(previous.get(key), list):
+                definition[key] = sorted(set(previous[key]) | set(definition[key]), key=str)
+        definition["seeds"] = max(previous.get("seeds", 0), grid.seeds)
+    write_json(existing, definition)
+    budget = grid.budget_values()
+    for task in grid.tasks:
+        path = test_set_path(root, task)
+        if not path.exists():
+            with atomic_path(path) as tmp:
+                with tmp.open("wb") as f:
+                    np.savez(f, **make_test_set(task, budget["test_trials"], trial_steps(budget)).to_dict())
+    return root
+
+
+def _record_failures(root: Path, results: list[dict]) -> dict:
+    path = root / "failures.json"
+    failures = json.loads(path.read_text()) if path.exists() else {}
+    for r in results:
+        if r["status"] == "failed":
+            failures[r["key"]] = {"error": r["error"], "traceback": r.get("traceback", "")}
+        else:
+            failures.pop(r["key"], None)
+    write_json(path, failures)
+    return failures
+
+
+def run_grid(grid: GridSpec, root: str | Path, *, workers: int = 2, progress: bool = True) -> dict:
+    """Run every run of ``grid`` into ``root`` with a local process pool of ``workers``.
+
+    Returns counts of finished, skipped and failed runs (failures are also in ``failures.json``).
+    """
+    from tqdm.auto import tqdm
+
+    root = prepare(grid, root)
+    cpus = os.cpu_count() or 1
+    threads = max(1, cpus // max(1, workers))
+    specs = grid.runs(threads=threads)
+    pending = [s for s in specs if not is_finished(s.directory(root))]
+    results = [{"key": s.key, "status": "skipped"} for s in specs if s not in pending]
+    budget = grid.budget_values()
+    bar = tqdm(total=len(specs), initial=len(results), desc=f"grid ({grid.budget})", unit="run", disable=not progress)
+    counts = {"finished": 0, "skipped": len(results), "failed": 0}
+    try:
+        if workers <= 1:
+            for spec in pending:
+                results.append(_run_in_worker(spec, str(root), budget))
+                counts[results[-1]["status"]] += 1
+                bar.update()
+                bar.set_postfix(counts)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_run_in_worker, spec, str(root), budget) for spec in pending}
+                while futures:
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results.append(future.result())
+                        counts[results[-1]["status"]] += 1
+                        bar.update()
+                        bar.set_postfix(counts)
+    finally:
+        bar.close()
+        failures = _record_failures(root, results)
+    for key, failure in failures.items():
+        print(f"failed: {key}: {failure['error']}")
+    return counts
+
+
+def finished_runs(root: str | Path) -> list[Path]:
+    """Run directories of ``root`` whose results are complete and intact."""
+    return sorted(p.parent for p in Path(root).glob("runs/*/*/*/seed*/result.json") if is_finished(p.parent))
+
+
+def load_results(root: str | Path) -> pd.DataFrame:
+    """Every finished run's per-trial table, concatenated."""
+    tables = [pd.read_parquet(run / "evaluation.parquet") for run in finished_runs(root)]
+    if not tables:
+        raise FileNotFoundError(f"no finished runs in {root}")
+    return pd.concat(tables, ignore_index=True)

@@ -1,0 +1,170 @@
+"""Movement metrics of one trial (DESIGN §6): coordination of reaches, stability of holds.
+
+Every function takes one trial's time series: hand positions ``(T, 2)`` in metres, or a hand speed
+``(T,)`` in m/s, sampled at ``fs`` Hz (the arm's control rate is 100 Hz), targets in metres,
+excitations ``(T, 6)``. Lower is better for errors, times, drift, jitter and effort; for the two
+smoothness measures (SPARC, log dimensionless jerk) higher (closer to zero) is smoother.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+__all__ = [
+    "effort",
+    "endpoint_error",
+    "hold_drift",
+    "jitter",
+    "log_dimensionless_jerk",
+    "movement_time",
+    "path_length",
+    "path_length_ratio",
+    "peak_speed",
+    "rms_deviation",
+    "settling_time",
+    "sparc",
+    "speed",
+]
+
+
+def _positions(positions) -> np.ndarray:
+    p = np.asarray(positions, dtype=float)
+    if p.ndim != 2 or len(p) < 2:
+        raise ValueError(f"positions must be (T >= 2, dims), got shape {p.shape}")
+    return p
+
+
+def speed(positions, fs: float) -> np.ndarray:
+    """Hand speed (m/s) from positions (T, 2) m sampled at ``fs`` Hz: central differences (NumPy's
+    ``gradient``), one value per sample."""
+    return np.linalg.norm(np.gradient(_positions(positions), 1.0 / fs, axis=0, edge_order=2), axis=1)
+
+
+def endpoint_error(positions, target) -> float:
+    """Distance (m) from the hand's last position to the target."""
+    return float(np.linalg.norm(_positions(positions)[-1] - np.asarray(target, dtype=float)))
+
+
+def peak_speed(positions, fs: float) -> float:
+    """Largest hand speed (m/s) over the trial."""
+    return float(speed(positions, fs).max())
+
+
+def movement_time(positions, fs: float, threshold: float = 0.1) -> float:
+    """Time (s) from movement onset to offset: the first and last samples at which the speed is at
+    least ``threshold`` of its peak (a common kinematic criterion, e.g. 5-10 % of peak speed).
+    0 when the hand does not move."""
+    v = speed(positions, fs)
+    if v.max() <= 0:
+        return 0.0
+    moving = np.nonzero(v >= threshold * v.max())[0]
+    return float((moving[-1] - moving[0]) / fs)
+
+
+def path_length(positions) -> float:
+    """Length (m) of the hand's path."""
+    return float(np.linalg.norm(np.diff(_positions(positions), axis=0), axis=1).sum())
+
+
+def path_length_ratio(positions) -> float:
+    """Path length over the straight-line distance from the first to the last position (>= 1; 1 for a
+    straight path). NaN when start and end coincide."""
+    p = _positions(positions)
+    straight = np.linalg.norm(p[-1] - p[0])
+    return float(path_length(p) / straight) if straight > 0 else float("nan")
+
+
+def sparc(speed_profile, fs: float, fc: float = 10.0, amp_th: float = 0.05, padlevel: int = 4) -> float:
+    """Spectral arc length of a speed profile (Balasubramanian, Melendez-Calderon, Roby-Brami &
+    Burdet 2015, J NeuroEng Rehabil 12:112).
+
+    The arc length of the normalised magnitude spectrum ``|V(f)| / |V(0)|``, with frequency
+    normalised by the cut-off, over [0, fc_adaptive]: the spectrum is zero-padded (``padlevel``),
+    cut at ``fc`` Hz (default 10), and the cut-off tightened to the last frequency whose magnitude
+    is at least ``amp_th`` (default 0.05). Negative; closer to 0 is smoother. Independent of the
+    profile's amplitude, and (nearly) of its duration for the same shape.
+    """
+    v = np.asarray(speed_profile, dtype=float)
+    if v.ndim != 1 or len(v) < 2:
+        raise ValueError("a speed profile is a 1-D series of at least two samples")
+    n_fft = int(2 ** (np.ceil(np.log2(len(v))) + padlevel))
+    magnitude = np.abs(np.fft.rfft(v, n_fft))
+    if magnitude.max() == 0:
+        return float("nan")
+    magnitude = magnitude / magnitude.max()
+    freq = np.fft.rfftfreq(n_fft, 1.0 / fs)
+    keep = freq <= fc
+    freq, magnitude = freq[keep], magnitude[keep]
+    above = np.nonzero(magnitude >= amp_th)[0]
+    freq, magnitude = freq[above[0] : above[-1] + 1], magnitude[above[0] : above[-1] + 1]
+    if len(freq) < 2:
+        return 0.0
+    df = np.diff(freq) / (freq[-1] - freq[0])
+    return float(-np.sum(np.sqrt(df**2 + np.diff(magnitude) ** 2)))
+
+
+def log_dimensionless_jerk(speed_profile, fs: float) -> float:
+    """Log dimensionless jerk of a speed profile (Hogan & Sternad 2009, J Mot Behav 41:529;
+    speed-based form of Balasubramanian et al. 2015): ``-ln(T^3 / v_peak^2 * integral (dv/dt')^2 dt)``
+    where ``dv/dt'`` is the second derivative of speed and T the duration. Negative; closer to 0
+    is smoother (a minimum-jerk reach scores -ln(204.8) = -5.32). Invariant to amplitude and duration.
+    """
+    v = np.asarray(speed_profile, dtype=float)
+    if v.ndim != 1 or len(v) < 3:
+        raise ValueError("a speed profile is a 1-D series of at least three samples")
+    dt = 1.0 / fs
+    duration = (len(v) - 1) * dt
+    v_peak = np.abs(v).max()
+    if v_peak == 0:
+        return float("nan")
+    jerk = np.gradient(np.gradient(v, dt, edge_order=2), dt, edge_order=2)
+    integral = np.trapezoid(jerk**2, dx=dt)
+    return float(-np.log(duration**3 / v_peak**2 * integral))
+
+
+def rms_deviation(positions, target) -> float:
+    """Root-mean-square distance (m) of the hand from the target over the trial."""
+    distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
+    return float(np.sqrt(np.mean(distance**2)))
+
+
+def hold_drift(positions, target, statistic: str = "max") -> float:
+    """How far (m) the hand drifts from the target while holding: the ``max`` (default) or ``mean``
+    distance over the trial."""
+    distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
+    if statistic == "max":
+        return float(distance.max())
+    if statistic == "mean":
+        return float(distance.mean())
+    raise ValueError(f"statistic must be 'max' or 'mean', got {statistic!r}")
+
+
+def settling_time(positions, target, fs: float, tolerance: float = 0.01) -> float:
+    """Time (s) from the start after which the hand stays within ``tolerance`` m of the target to the
+    end of the trial; NaN if it is outside at the end."""
+    distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
+    outside = np.nonzero(distance > tolerance)[0]
+    if len(outside) == 0:
+        return 0.0
+    if outside[-1] == len(distance) - 1:
+        return float("nan")
+    return float((outside[-1] + 1) / fs)
+
+
+def jitter(positions, fs: float, cutoff: float = 5.0) -> float:
+    """High-frequency hand motion (m): RMS magnitude of the position above ``cutoff`` Hz (2nd-order
+    Butterworth high-pass, forward and backward so without phase lag). Steady drift and slow
+    corrections are below the cut-off; tremor-like shaking is above it."""
+    p = _positions(positions)
+    if not 0 < cutoff < fs / 2:
+        raise ValueError(f"cutoff must be between 0 and the Nyquist frequency {fs / 2} Hz, got {cutoff}")
+    b, a = signal.butter(2, cutoff, btype="highpass", fs=fs)
+    high = signal.filtfilt(b, a, p, axis=0, padlen=min(3 * max(len(a), len(b)), len(p) - 1))
+    return float(np.sqrt(np.mean(np.sum(high**2, axis=1))))
+
+
+def effort(excitations) -> float:
+    """Mean squared muscle excitation over the trial (dimensionless, 0-1)."""
+    u = np.asarray(excitations, dtype=float)
+    return float(np.mean(u**2))

@@ -1,0 +1,217 @@
+"""The experiment grid: end to end on a tiny budget, killed and resumed, damaged results redone."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bilateral.cli import main
+from bilateral.grid import GridSpec, finished_runs, is_finished, run_grid
+from bilateral.report import claims_report, compare, report, seed_means, summarize
+from envs import Trials
+
+SMALL = {"budget": "tiny", "seeds": 2, "variants": ("uni-dom", "uni-nondom", "bi", "bi-spec-cc")}
+
+
+def test_tiny_grid_end_to_end(tmp_path):
+    counts = run_grid(GridSpec(**SMALL), tmp_path, workers=2, progress=False)
+    assert counts == {"finished": 16, "skipped": 0, "failed": 0}
+    written = report(tmp_path, video_variants=["uni-dom", "bi-spec-cc"])
+    assert written["runs"] == 16
+
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary.columns) >= {"method", "task", "variant", "metric", "n_seeds", "mean", "ci_low", "ci_high"}
+    assert len(summary) == 4 * (7 + 6)  # reach has 7 metrics, hold 6, for 4 variants
+    headline = summary[summary["metric"].isin(["endpoint_error_m", "rms_deviation_m"])]
+    assert (headline["n_seeds"] == 2).all()  # (other metrics can be undefined for a run, e.g. never settling)
+    assert (headline["ci_low"] <= headline["mean"]).all() and (headline["mean"] <= headline["ci_high"]).all()
+
+    results = pd.read_parquet(tmp_path / "results.parquet")
+    assert set(results["lesion"]) == {"none", "high-left", "high-right", "low-left", "low-right", "cc"}
+    assert set(results.loc[results["variant"] == "bi", "lesion"]) == {
+        "none",
+        "high-left",
+        "high-right",
+        "low-left",
+        "low-right",
+    }
+    assert (results.groupby(["task", "variant", "seed", "lesion"]).size() == 8).all()  # 8 test trials each
+
+    claims = (tmp_path / "claims.md").read_text()
+    for heading in ("## 1.", "## 2.", "## 3.", "## Summary"):
+        assert heading in claims
+    for name in (
+        "reach_metrics",
+        "hold_metrics",
+        "reach_examples",
+        "hold_examples",
+        "reach_lesions",
+        "hold_lesions",
+        "hold_deviation",
+        "hemisphere_weights",
+    ):
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 10_000, name
+    for task in ("reach", "hold"):
+        assert (tmp_path / "videos" / f"{task}_side_by_side.mp4").stat().st_size > 1000
+        test_set = Trials.from_file(tmp_path / "test_sets" / f"{task}.npz")
+        assert len(test_set) == 8 and test_set.n_steps == 10
+
+    # a second run of the same grid trains nothing
+    assert run_grid(GridSpec(**SMALL), tmp_path, workers=1, progress=False) == {
+        "finished": 0,
+        "skipped": 16,
+        "failed": 0,
+    }
+    with pytest.raises(ValueError, match="budget"):
+        run_grid(GridSpec(budget="quick", seeds=1), tmp_path, progress=False)
+
+
+GRID_SCRIPT = """
+import sys
+from bilateral.grid import GridSpec, run_grid
+run_grid(GridSpec(budget="tiny", seeds=3), sys.argv[1], workers=2, progress=False)
+"""
+
+
+def test_killed_grid_resumes_without_redoing_finished_runs(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    process = subprocess.Popen([sys.executable, "-c", GRID_SCRIPT, str(tmp_path)], env=env, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(finished_runs(tmp_path)) < 4 and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver and its workers, mid-run
+    process.wait()
+    done_before = {run: (run / "result.json").stat().st_mtime_ns for run in finished_runs(tmp_path)}
+    assert 4 <= len(done_before) < 42, "the grid was not killed midway"
+
+    counts = run_grid(GridSpec(budget="tiny", seeds=3), tmp_path, workers=2, progress=False)
+    assert counts["skipped"] == len(done_before) and counts["failed"] == 0
+    assert counts["finished"] == 42 - len(done_before)
+    for run, mtime in done_before.items():
+        assert (run / "result.json").stat().st_mtime_ns == mtime  # not redone
+    assert len(finished_runs(tmp_path)) == 42
+    assert not list(tmp_path.rglob(".*tmp*"))  # nothing half-written left behind
+
+    # damage two results: a truncated table and a garbled result record
+    runs = finished_runs(tmp_path)
+    table = runs[0] / "evaluation.parquet"
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+    (runs[1] / "result.json").write_text('{"files": {"evaluation.parquet": "0')
+    assert not is_finished(runs[0]) and not is_finished(runs[1])
+    counts = run_grid(GridSpec(budget="tiny", seeds=3), tmp_path, workers=1, progress=False)
+    assert counts == {"finished": 2, "skipped": 40, "failed": 0}
+    assert is_finished(runs[0]) and len(pd.read_parquet(table)) > 0
+
+
+def test_a_damaged_training_state_is_restarted(tmp_path):
+    run_dir = tmp_path / "runs" / "distal" / "reach" / "bi" / "seed0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    counts = run_grid(
+        GridSpec(budget="tiny", seeds=1, tasks=("reach",), variants=("bi",)), tmp_path, workers=1, progress=False
+    )
+    assert counts == {"finished": 1, "skipped": 0, "failed": 0}
+    assert is_finished(run_dir)
+
+
+def test_a_failing_run_is_reported_and_the_grid_goes_on(tmp_path, monkeypatch, capsys):
+    from bilateral.methods import Distal
+
+    original = Distal.train
+
+    def train_or_fail(self, spec, run_dir, budget):
+        if spec.variant == "bi":
+            raise RuntimeError("simulated failure")
+        return original(self, spec, run_dir, budget)
+
+    monkeypatch.setattr(Distal, "train", train_or_fail)
+    grid = GridSpec(budget="tiny", seeds=1, tasks=("hold",), variants=("bi", "uni"))
+    assert run_grid(grid, tmp_path, workers=1, progress=False) == {"finished": 1, "skipped": 0, "failed": 1}
+    failures = json.loads((tmp_path / "failures.json").read_text())
+    assert list(failures) == ["distal/hold/bi/seed0"]
+    assert "simulated failure" in failures["distal/hold/bi/seed0"]["error"]
+    assert "simulated failure" in capsys.readouterr().out
+    monkeypatch.setattr(Distal, "train", original)
+    assert run_grid(grid, tmp_path, workers=1, progress=False) == {"finished": 1, "skipped": 1, "failed": 0}
+    assert json.loads((tmp_path / "failures.json").read_text()) == {}
+
+
+def test_claims_follow_the_numbers():
+    """Synthetic seed means with known orderings give the verdicts they should."""
+    rng = np.random.default_rng(0)
+    rows = []
+    reach = {"uni-dom": 0.02, "uni-nondom": 0.06, "bi": 0.05, "bi-cc": 0.04, "bi-spec": 0.03, "bi-spec-cc": 0.02}
+    hold = {"uni-dom": 0.03, "uni-nondom": 0.01, "bi": 0.02, "bi-cc": 0.015, "bi-spec": 0.012, "bi-spec-cc": 0.009}
+    for task, means in (("reach", reach), ("hold", hold)):
+        metric = "endpoint_error_m" if task == "reach" else "rms_deviation_m"
+        for variant, mean in means.items():
+            for seed in range(5):
+                for trial in range(3):
+                    rows.append(
+                        {
+                            "method": "distal",
+                            "task": task,
+                            "variant": variant,
+                            "seed": seed,
+                            "lesion": "none",
+                            "trial": trial,
+                            metric: mean + rng.normal(0, 0.0005),
+                        }
+                    )
+    results = pd.DataFrame(rows)
+    per_seed = seed_means(results)
+    c = compare(per_seed, "reach", "uni-dom", "uni-nondom")
+    assert c["verdict"] == "better" and c["ci_high"] < 0
+    assert compare(per_seed, "hold", "uni-dom", "uni-nondom")["verdict"] == "worse"
+    text = claims_report(results)
+    summary_rows = text.split("## Summary")[1]
+    assert summary_rows.count("| holds |") == 3
+    flipped = results.copy()
+    flipped.loc[flipped["variant"] == "bi-cc", ["endpoint_error_m", "rms_deviation_m"]] += 0.05
+    flipped.loc[flipped["variant"] == "bi-spec-cc", ["endpoint_error_m", "rms_deviation_m"]] += 0.05
+    assert "| 3. the callosum tends to help | does not hold |" in claims_report(flipped)
+    table = summarize(results)
+    assert table.loc[
+        (table["variant"] == "bi") & (table["task"] == "reach") & (table["metric"] == "endpoint_error_m"), "mean"
+    ].item() == pytest.approx(0.05, abs=0.001)
+
+
+def test_cli_grid_and_report(tmp_path, capsys):
+    out = tmp_path / "grid"
+    from bilateral import grid as grid_module
+
+    grid_module.BUDGETS["quick"], saved = grid_module.BUDGETS["tiny"], grid_module.BUDGETS["quick"]
+    try:
+        code = main(
+            [
+                "grid",
+                "--quick",
+                "--seeds",
+                "1",
+                "--tasks",
+                "hold",
+                "--variants",
+                "uni",
+                "bi-cc",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-videos",
+            ]
+        )
+    finally:
+        grid_module.BUDGETS["quick"] = saved
+    assert code == 0
+    assert "2 trained" in capsys.readouterr().out
+    assert main(["report", str(out), "--no-videos"]) == 0
+    assert "claims.md" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["grid", "--out", str(out), "--variants", "nope"])

@@ -1,0 +1,120 @@
+"""Movement metrics against cases with answers derived by hand."""
+
+import numpy as np
+import pytest
+
+from bilateral.metrics import (
+    effort,
+    endpoint_error,
+    hold_drift,
+    jitter,
+    log_dimensionless_jerk,
+    movement_time,
+    path_length_ratio,
+    peak_speed,
+    rms_deviation,
+    settling_time,
+    sparc,
+    speed,
+)
+
+FS = 1000.0
+
+
+def minimum_jerk(distance, duration, fs=FS, direction=(0.6, 0.8), start=(0.1, 0.2)):
+    """x(t) = D (10 s^3 - 15 s^4 + 6 s^5), s = t / T, along a unit direction (Flash & Hogan 1985)."""
+    s = np.arange(0, duration + 0.5 / fs, 1 / fs) / duration
+    x = distance * (10 * s**3 - 15 * s**4 + 6 * s**5)
+    return np.asarray(start) + x[:, None] * np.asarray(direction)
+
+
+def test_straight_line_at_constant_speed():
+    t = np.arange(0, 0.5, 0.01)
+    p = np.stack([0.2 * t, -0.1 * t], axis=1)  # 0.2236 m/s
+    assert path_length_ratio(p) == pytest.approx(1.0)
+    assert peak_speed(p, 100) == pytest.approx(np.hypot(0.2, 0.1))
+    np.testing.assert_allclose(speed(p, 100), np.hypot(0.2, 0.1))
+    assert endpoint_error(p, p[-1] + [0.03, 0.04]) == pytest.approx(0.05)
+    assert movement_time(p, 100) == pytest.approx(0.49)  # moving from the first sample to the last
+
+
+def test_a_detour_lengthens_the_path():
+    p = np.array([[0.0, 0.0], [0.3, 0.4], [0.6, 0.0]])  # 0.5 + 0.5 m for 0.6 m straight
+    assert path_length_ratio(p) == pytest.approx(1.0 / 0.6)
+
+
+@pytest.mark.parametrize("distance, duration", [(0.1, 1.0), (0.3, 0.6)])
+def test_minimum_jerk_reach(distance, duration):
+    p = minimum_jerk(distance, duration)
+    # peak speed 15/8 D/T at mid-movement
+    assert peak_speed(p, FS) == pytest.approx(1.875 * distance / duration, rel=1e-4)
+    # speed >= 10 % of peak while 16 s^2 (1-s)^2 >= 0.1: s in (1 -+ sqrt(1 - sqrt(0.1)/1)) / 2 -> 0.8268 T
+    expected = np.sqrt(1 - 4 * np.sqrt(0.1 / 16)) * duration
+    assert movement_time(p, FS, threshold=0.1) == pytest.approx(expected, abs=2 / FS)
+    assert path_length_ratio(p) == pytest.approx(1.0)
+    # dimensionless jerk of the minimum-jerk speed profile: 720 / (15/8)^2 = 204.8 (derivation in
+    # the function's docstring); sampled derivatives at 1 kHz get within 0.2 %
+    assert log_dimensionless_jerk(speed(p, FS), FS) == pytest.approx(-np.log(204.8), rel=2e-3)
+
+
+def test_smoothness_is_invariant_to_amplitude_and_duration():
+    reference = minimum_jerk(0.1, 1.0)
+    v0 = speed(reference, FS)
+    for distance, duration in ((0.4, 1.0), (0.1, 0.5), (0.25, 2.0)):
+        v = speed(minimum_jerk(distance, duration), FS)
+        assert sparc(v, FS) == pytest.approx(sparc(v0, FS), rel=1e-3)
+        assert log_dimensionless_jerk(v, FS) == pytest.approx(log_dimensionless_jerk(v0, FS), rel=5e-3)
+    assert sparc(v0, FS) < 0
+
+
+def test_a_shaky_reach_is_less_smooth():
+    p = minimum_jerk(0.2, 1.0)
+    shaky = p + 0.002 * np.sin(2 * np.pi * 8 * np.arange(len(p)) / FS)[:, None]
+    v, v_shaky = speed(p, FS), speed(shaky, FS)
+    assert sparc(v_shaky, FS) < sparc(v, FS)
+    assert log_dimensionless_jerk(v_shaky, FS) < log_dimensionless_jerk(v, FS)
+
+
+def test_holding_with_a_constant_offset():
+    target = np.array([0.2, 0.3])
+    p = np.tile(target + [0.003, -0.004], (50, 1))  # 5 mm off, still
+    assert rms_deviation(p, target) == pytest.approx(0.005)
+    assert hold_drift(p, target) == pytest.approx(0.005)
+    assert hold_drift(p, target, "mean") == pytest.approx(0.005)
+    assert jitter(p, 100) == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(settling_time(p, target, 100, tolerance=0.004))  # never within 4 mm
+    assert settling_time(p, target, 100, tolerance=0.006) == 0.0  # always within 6 mm
+
+
+def test_settling_after_a_disturbance():
+    target = np.zeros(2)
+    distance = np.concatenate([np.full(20, 0.03), np.full(30, 0.001)])  # 3 cm off for 0.2 s
+    p = np.stack([distance, np.zeros(50)], axis=1)
+    assert settling_time(p, target, 100, tolerance=0.01) == pytest.approx(0.2)
+    assert hold_drift(p, target) == pytest.approx(0.03)
+    assert hold_drift(p, target, "mean") == pytest.approx((20 * 0.03 + 30 * 0.001) / 50)
+
+
+def test_jitter_sees_fast_shaking_not_slow_drift():
+    t = np.arange(0, 2.0, 0.01)
+    amplitude = 0.002
+    fast = np.stack([amplitude * np.sin(2 * np.pi * 20 * t), np.zeros_like(t)], axis=1)
+    slow = np.stack([0.05 * np.sin(2 * np.pi * 0.5 * t), np.zeros_like(t)], axis=1)
+    # a pure 20 Hz sine passes a 5 Hz high-pass almost whole: RMS = amplitude / sqrt(2)
+    assert jitter(fast, 100) == pytest.approx(amplitude / np.sqrt(2), rel=0.05)
+    assert jitter(slow, 100) < 0.01 * 0.05
+    with pytest.raises(ValueError, match="Nyquist"):
+        jitter(fast, 100, cutoff=60)
+
+
+def test_effort_is_mean_squared_excitation():
+    u = np.zeros((10, 6))
+    u[:, 0] = 1.0
+    assert effort(u) == pytest.approx(1 / 6)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        speed(np.zeros(5), 100)
+    with pytest.raises(ValueError):
+        hold_drift(np.zeros((3, 2)), np.zeros(2), "median")
