@@ -24,9 +24,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Train one controller with the distal teacher: losses on the hand backpropagated through MuJoCo."""
+    """Train one controller: with the distal teacher (losses on the hand backpropagated through
+    MuJoCo, the default) or with reinforcement learning (stable-baselines3 PPO, SAC, BilateralPPO)."""
     import json
 
+    if args.method != "distal":
+        return _train_rl(args)
+    if args.steps is not None:
+        raise ValueError("--steps counts environment steps of RL methods; the distal teacher takes --batches")
     from bilateral.distal import TrainConfig, train
 
     overrides = {"task": args.task, "variant": args.variant, "seed": args.seed}
@@ -42,15 +47,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_rl(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        from bilateral.rl import RLConfig, train_rl
+    except ImportError as error:
+        raise ValueError(f"RL methods need the rl extra (pip install -e '.[rl]'): {error}") from None
+    if args.batches is not None:
+        raise ValueError("--batches counts distal-teacher batches; RL methods take --steps")
+    values = {"method": args.method, "task": args.task, "variant": args.variant, "seed": args.seed}
+    if args.steps is not None:
+        values["total_steps"] = args.steps
+    if args.callosum is not None:
+        values["callosum_kind"] = args.callosum
+    if args.resume and not (Path(args.out) / "model.pt").exists():
+        print("note: RL runs cannot resume mid-training; starting again", file=sys.stderr)
+    summary = train_rl(RLConfig(**values), args.out, progress=not args.quiet)
+    print(json.dumps(summary))
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     """Evaluate a trained controller on the fixed, seeded test trials of its task."""
     import json
 
-    from bilateral.distal import load_model
     from bilateral.evaluation import headline
+    from bilateral.methods import load_trained
 
-    model, config, _ = load_model(args.checkpoint)
-    result = headline(model, config, n_trials=args.trials)
+    model, config, act = load_trained(args.checkpoint)
+    result = headline(model, config, n_trials=args.trials, act=act)
+    result["method"] = getattr(config, "method", "distal")
     if args.json:
         print(json.dumps(result))
     else:
@@ -76,7 +103,16 @@ def _grid(args: argparse.Namespace) -> int:
         variants=tuple(args.variants),
         methods=tuple(args.methods),
     )
-    counts = run_grid(grid, args.out, workers=args.workers, progress=not args.quiet)
+    counts = run_grid(
+        grid,
+        args.out,
+        workers=args.workers,
+        progress=not args.quiet,
+        backend=args.backend,
+        address=args.address,
+        cpus_per_run=args.cpus_per_run,
+        transfer=args.transfer,
+    )
     print(f"runs: {counts['finished']} trained, {counts['skipped']} already finished, {counts['failed']} failed")
     if counts["finished"] + counts["skipped"]:
         written = report(args.out, videos=not args.no_videos)
@@ -100,18 +136,20 @@ def _report(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     """Render a trained controller on test trials of a task (its own by default) to a video."""
-    from bilateral.distal import load_model
     from bilateral.evaluation import controller_policy, make_test_set
+    from bilateral.methods import load_trained
     from bilateral.video import render_rollout, rollout_figure, write_video
 
-    model, config, _ = load_model(args.checkpoint)
+    model, config, policy = load_trained(args.checkpoint)
     task = args.task or config.task
     steps = args.steps or config.trial_steps
     trials = make_test_set(task, args.trials, steps)
     env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
     if args.lesion:
+        if policy is not None:
+            raise ValueError("lesions apply to controllers (distal or bilateral-ppo), not to MlpPolicy networks")
         model.lesion = args.lesion
-    act = controller_policy(model)
+    act = policy or controller_policy(model)
     frames = []
     for k in range(args.trials):
         options = {
@@ -182,6 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"controller to train: {', '.join(VARIANTS)} (default: bi)",
     )
+    train.add_argument(
+        "--method",
+        choices=["distal", "ppo", "sac", "bilateral-ppo"],
+        default="distal",
+        help="distal teacher (default); SB3's stock PPO or SAC with MlpPolicy (unilateral variants); or "
+        "BilateralPPO with the distal teacher's controllers (all variants). RL methods need the rl extra",
+    )
+    train.add_argument(
+        "--steps", type=_positive, default=None, help="RL methods: total environment steps (default: 200000)"
+    )
     train.add_argument("--seed", type=int, default=0, help="seed of initial weights and of every trial (default: 0)")
     train.add_argument(
         "--preset",
@@ -244,6 +292,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(METHODS),
         metavar="METHOD",
         help="training methods: distal, and with the rl extra ppo, sac, bilateral-ppo (default: distal)",
+    )
+    grid.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process pool on this machine (default); ray: Ray tasks on a cluster (the ray extra)",
+    )
+    grid.add_argument(
+        "--address",
+        default="auto",
+        help="ray: the cluster to join, 'auto' (this machine's, default), 'ray://HOST:10001', or 'local'",
+    )
+    grid.add_argument("--cpus-per-run", type=float, default=1.0, help="ray: CPUs reserved per run (default: 1)")
+    grid.add_argument(
+        "--transfer",
+        choices=["shared", "object-store"],
+        default="shared",
+        help="ray: workers write into --out on a shared filesystem (default), or send finished runs back "
+        "through Ray's object store (no shared filesystem needed)",
     )
     grid.add_argument("--no-videos", action="store_true", help="skip rendering the side-by-side videos")
     grid.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -81,6 +81,7 @@ class TrainConfig:
     callosum_kind: str = "paper"  # for variants with a callosum: "paper" or "learned"
     output_bias: float = -3.0  # initial bias of the sigmoid output: excitations start near 0.05
     learning_rate: float = 1e-3  # Adam
+    lr_schedule: str = "constant"  # or "cosine": from learning_rate down to 10 % of it at the last batch
     grad_clip: float = 1.0  # maximum gradient norm
     batch_size: int = 64  # trials per batch, freshly drawn for every batch
     batches_per_epoch: int = 100
@@ -129,6 +130,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.total_batches is not None and self.total_batches < 1:
             raise ValueError(f"total_batches must be >= 1, got {self.total_batches}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not self.learning_rate > 0 or not self.grad_clip > 0 or not self.fd_eps > 0:
             raise ValueError("learning_rate, grad_clip and fd_eps must be > 0")
         for preset, overrides in self.loss_overrides.items():
@@ -146,6 +149,17 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown config fields {sorted(unknown)}")
         return cls(**values).validated()
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(config: TrainConfig, batch: int) -> float:
+    """The learning rate at ``batch`` (a function of the batch number only, so resuming needs no state)."""
+    if config.lr_schedule == "cosine":
+        progress = min(batch / max(config.n_batches - 1, 1), 1.0)
+        return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return config.learning_rate
 
 
 # settings that do not change what a run computes, so a run may resume with other values
@@ -385,6 +399,8 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
         if not torch.isfinite(grad_norm):
             raise FloatingPointError(f"non-finite gradient norm at batch {index}; check the learning rate")
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(config, index)
         self.optimizer.step()
         return self._row("train", index, losses, terms, grad_norm=float(grad_norm), nudged=traj.nudged)
 

@@ -17,7 +17,7 @@ import torch
 
 from bilateral import metrics
 from bilateral.controllers import Bilateral, Controller
-from bilateral.distal import TrainConfig, make_batch
+from bilateral.distal import make_batch
 from bilateral.rollout import run_policy
 from envs.tasks import DT, Trials, make_task
 
@@ -98,7 +98,7 @@ class Evaluation:
 
 def evaluate(
     model,
-    config: TrainConfig,
+    config,
     trials: Trials,
     *,
     lesions: list[str | None] | None = None,
@@ -112,7 +112,7 @@ def evaluate(
     torch controller is run without gradients. The table's columns: method, task, variant, seed,
     lesion ("none" for intact), trial, and the task's metrics.
     """
-    lesions = lesions_of(model) if lesions is None else lesions
+    lesions = (lesions_of(model) if act is None else [None]) if lesions is None else lesions
     batch = make_batch(config, len(trials))
     rows, traces = [], {}
     try:
@@ -159,11 +159,11 @@ def _traces(hand: np.ndarray, trials: Trials, examples: int) -> dict[str, np.nda
     }
 
 
-def headline(model: Controller, config: TrainConfig, n_trials: int = 256, steps: int | None = None) -> dict:
+def headline(model, config, n_trials: int = 256, steps: int | None = None, act=None) -> dict:
     """The study's main number on the test set: mean final endpoint error (reach) or mean RMS
-    deviation from the target (hold), in metres."""
+    deviation from the target (hold), in metres. ``act`` as in ``evaluate``."""
     steps = steps or config.trial_steps
-    result = evaluate(model, config, make_test_set(config.task, n_trials, steps), lesions=[None])
+    result = evaluate(model, config, make_test_set(config.task, n_trials, steps), lesions=[None], act=act)
     metric = HEADLINE[config.task]
     return {
         "task": config.task,

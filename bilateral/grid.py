@@ -43,17 +43,19 @@ TASKS = ("reach", "hold")
 METHODS = ("distal",)
 
 # A budget is how much training each run gets, and how many test trials score it.
+# ``train`` overrides the distal teacher's preset, ``rl`` the RL methods' RLConfig.
 BUDGETS: dict[str, dict] = {
-    # minutes for the whole grid on a laptop: the paper's network, 40 batches
+    # minutes for the whole grid on a laptop: the paper's network, 60 batches at a higher rate; 30k RL steps
     "quick": {
         "preset": "paper",
-        "train": {"total_batches": 40, "batches_per_epoch": 20, "validation_trials": 32},
+        "train": {"total_batches": 60, "batches_per_epoch": 20, "validation_trials": 32, "learning_rate": 1e-2},
+        "rl": {"total_steps": 30_000},
         "test_trials": 64,
     },
-    # the authors' example: 10 epochs of 100 batches, early stopping (about 3 min a run)
-    "paper": {"preset": "paper", "train": {}, "test_trials": 256},
-    # our strong preset: 64 units, 4000 batches (about 12 min a run)
-    "strong": {"preset": "strong", "train": {}, "test_trials": 256},
+    # the authors' example: 10 epochs of 100 batches, early stopping (about 3 min a run); 500k RL steps
+    "paper": {"preset": "paper", "train": {}, "rl": {"total_steps": 500_000}, "test_trials": 256},
+    # our strong preset: 64 units, 4000 batches (about 12 min a run); 2M RL steps
+    "strong": {"preset": "strong", "train": {}, "rl": {"total_steps": 2_000_000}, "test_trials": 256},
     # for tests: a few tiny batches
     "tiny": {
         "preset": "paper",
@@ -63,6 +65,15 @@ BUDGETS: dict[str, dict] = {
             "batch_size": 8,
             "trial_steps": 10,
             "validation_trials": 8,
+        },
+        "rl": {
+            "total_steps": 256,
+            "n_envs": 2,
+            "n_steps": 64,
+            "batch_size": 64,
+            "n_epochs": 2,
+            "learning_starts": 64,
+            "buffer_size": 1000,
         },
         "test_trials": 8,
     },
@@ -280,45 +291,93 @@ def _record_failures(root: Path, results: list[dict]) -> dict:
     return failures
 
 
-def run_grid(grid: GridSpec, root: str | Path, *, workers: int = 2, progress: bool = True) -> dict:
-    """Run every run of ``grid`` into ``root`` with a local process pool of ``workers``.
+BACKENDS = ("local", "ray")
 
-    Returns counts of finished, skipped and failed runs (failures are also in ``failures.json``).
+
+def run_grid(
+    grid: GridSpec,
+    root: str | Path,
+    *,
+    workers: int = 2,
+    progress: bool = True,
+    backend: str = "local",
+    address: str | None = "auto",
+    cpus_per_run: float = 1.0,
+    transfer: str = "shared",
+    worker=None,
+) -> dict:
+    """Run every unfinished run of ``grid`` into ``root``.
+
+    ``backend="local"``: a process pool of ``workers`` on this machine. ``backend="ray"``: Ray tasks of
+    ``cpus_per_run`` CPUs each, on the cluster at ``address`` (see ``bilateral.ray_backend``, also for
+    ``transfer``). Returns counts of finished, skipped and failed runs; failures, with their errors,
+    are also written to ``failures.json``. ``worker`` replaces what each run executes (tests only).
     """
-    from tqdm.auto import tqdm
-
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     root = prepare(grid, root)
-    cpus = os.cpu_count() or 1
-    threads = max(1, cpus // max(1, workers))
+    if backend == "ray":
+        threads = max(1, int(cpus_per_run))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     specs = grid.runs(threads=threads)
     pending = [s for s in specs if not is_finished(s.directory(root))]
     results = [{"key": s.key, "status": "skipped"} for s in specs if s not in pending]
     budget = grid.budget_values()
-    bar = tqdm(total=len(specs), initial=len(results), desc=f"grid ({grid.budget})", unit="run", disable=not progress)
-    counts = {"finished": 0, "skipped": len(results), "failed": 0}
     try:
-        if workers <= 1:
-            for spec in pending:
-                results.append(_run_in_worker(spec, str(root), budget))
-                counts[results[-1]["status"]] += 1
-                bar.update()
-                bar.set_postfix(counts)
+        if backend == "ray":
+            from bilateral.ray_backend import run_with_ray
+
+            results += run_with_ray(
+                pending,
+                root,
+                budget,
+                address=address,
+                cpus_per_run=cpus_per_run,
+                transfer=transfer,
+                progress=progress,
+                worker=worker,
+            )
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_run_in_worker, spec, str(root), budget) for spec in pending}
-                while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        results.append(future.result())
-                        counts[results[-1]["status"]] += 1
-                        bar.update()
-                        bar.set_postfix(counts)
+            results += _run_local(pending, root, budget, workers, progress, len(results), worker)
     finally:
-        bar.close()
         failures = _record_failures(root, results)
     for key, failure in failures.items():
         print(f"failed: {key}: {failure['error']}")
+    counts = {"finished": 0, "skipped": 0, "failed": 0}
+    for r in results:
+        counts[r["status"]] += 1
     return counts
+
+
+def _run_local(pending, root: Path, budget: dict, workers: int, progress: bool, skipped: int, worker) -> list[dict]:
+    from tqdm.auto import tqdm
+
+    run = worker or _run_in_worker
+    results: list[dict] = []
+    counts = {"finished": 0, "failed": 0}
+    bar = tqdm(total=len(pending) + skipped, initial=skipped, desc="grid", unit="run", disable=not progress)
+
+    def record(result: dict) -> None:
+        results.append(result)
+        counts[result["status"]] += 1
+        bar.update()
+        bar.set_postfix(counts)
+
+    try:
+        if workers <= 1:
+            for spec in pending:
+                record(run(spec, str(root), budget))
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(run, spec, str(root), budget) for spec in pending}
+                while futures:
+                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        record(future.result())
+    finally:
+        bar.close()
+    return results
 
 
 def finished_runs(root: str | Path) -> list[Path]:

@@ -40,6 +40,11 @@ class Distal:
         return model, config
 
     @staticmethod
+    def load(path):
+        model, config, _ = load_model(path)
+        return model, config, None
+
+    @staticmethod
     def policy(model):
         return None
 
@@ -63,6 +68,19 @@ def get(name: str):
         return _METHODS[name]
     except KeyError:
         raise ValueError(f"unknown method {name!r}; available: {list(_METHODS)}") from None
+
+
+def load_trained(path: str | Path):
+    """``(model, config, act)`` of any trained run (its ``model.pt`` or directory), whatever the method.
+
+    ``act`` is how the model maps observations to excitations, or None for a torch controller (which
+    then also supports lesions).
+    """
+    from bilateral import checkpoint
+
+    path = Path(path)
+    payload = checkpoint.load(path / "model.pt" if path.is_dir() else path)
+    return get(payload.get("config", {}).get("method", "distal")).load(path)
 
 
 def supports(method: str, variant: str) -> bool:

@@ -1,0 +1,126 @@
+"""When does gradient-through-physics beat model-free RL? Time and steps to a 5 cm reach.
+
+    python benchmarks/methods.py [--cap-minutes 15] [--target-cm 5] [--check-every-seconds 20]
+
+On the reach task, trains each method until the mean final endpoint error on 128 held-out test
+trials (deterministic actions) is at most ``--target-cm``, or until ``--cap-minutes`` of training:
+
+- ``distal``: the distal teacher, bilateral model (``bi``), strong preset;
+- ``bilateral-ppo``: BilateralPPO with the same bilateral controller (``bi``, non-specialised reward);
+- ``ppo``, ``sac``: stable-baselines3's stock algorithms with MlpPolicy (``uni`` reward).
+
+Evaluation time is not counted. Environment steps are arm steps (trial-steps for the distal
+teacher, which runs 64 trials of 50 steps a batch). Run it alone: the figures are wall-clock.
+The last line is one JSON object: seconds to the target per method (null if not reached), the
+environment steps, and the final error reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from bilateral.distal import TrainConfig, Trainer, make_batch
+from bilateral.evaluation import headline
+
+TEST_TRIALS = 128
+
+
+def run_distal(cap: float, target: float, every: float, out: Path) -> dict:
+    config = TrainConfig.from_preset("strong", task="reach", variant="bi", total_batches=10**9)
+    trainer = Trainer(config, out, progress=False)
+    trainer._batch = make_batch(config, config.batch_size, trainer.task)
+    torch.set_num_threads(1)
+    seconds, batches, next_check, history = 0.0, 0, every, []
+    while seconds < cap:
+        start = time.perf_counter()
+        trainer._train_batch(batches)
+        seconds += time.perf_counter() - start
+        batches += 1
+        if seconds >= next_check or seconds >= cap:
+            next_check += every
+            error = headline(trainer.model, config, TEST_TRIALS)["endpoint_error_m"]
+            history.append((seconds, batches * config.batch_size * config.trial_steps, error))
+            print(f"  distal: {seconds:6.0f} s, {history[-1][1]:>10,} steps: {error * 100:.2f} cm", flush=True)
+            if error <= target:
+                break
+    trainer._batch.close()
+    return _result(history, target)
+
+
+def run_rl(method: str, cap: float, target: float, every_steps: int, out: Path) -> dict:
+    from bilateral.rl import RLConfig, train_rl
+
+    variant = "bi" if method == "bilateral-ppo" else "uni"
+    config = RLConfig(method=method, task="reach", variant=variant, total_steps=10**9)
+    state = {"seconds": 0.0, "since": time.perf_counter()}
+    history: list[tuple[float, int, float]] = []
+
+    def check(steps: int, model) -> bool:
+        state["seconds"] += time.perf_counter() - state["since"]
+        policy = model.policy
+        if method == "bilateral-ppo":
+            error = headline(policy.controller, config, TEST_TRIALS)["endpoint_error_m"]
+        else:
+            error = headline(policy, config, TEST_TRIALS, act=lambda obs: policy.predict(obs, deterministic=True)[0])[
+                "endpoint_error_m"
+            ]
+        history.append((state["seconds"], steps, error))
+        print(f"  {method}: {state['seconds']:6.0f} s, {steps:>10,} steps: {error * 100:.2f} cm", flush=True)
+        state["since"] = time.perf_counter()
+        return error > target and state["seconds"] < cap
+
+    train_rl(config, out, progress=False, every=check, every_steps=every_steps)
+    return _result(history, target)
+
+
+def _result(history, target) -> dict:
+    reached = next(((s, n) for s, n, e in history if e <= target), None)
+    return {
+        "seconds": round(reached[0], 1) if reached else None,
+        "env_steps": reached[1] if reached else None,
+        "final_error_m": round(history[-1][2], 4) if history else None,
+        "trained_seconds": round(history[-1][0], 1) if history else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cap-minutes", type=float, default=15.0, help="training time cap per method")
+    parser.add_argument("--target-cm", type=float, default=5.0, help="mean final endpoint error to reach")
+    parser.add_argument("--check-every-seconds", type=float, default=20.0, help="distal: evaluate this often")
+    parser.add_argument("--check-every-steps", type=int, default=50_000, help="RL: evaluate this often")
+    parser.add_argument("--methods", default="distal,bilateral-ppo,ppo,sac", help="comma-separated")
+    args = parser.parse_args()
+    cap, target = args.cap_minutes * 60, args.target_cm / 100
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in args.methods.split(","):
+            print(f"{method}: training until {args.target_cm} cm or {args.cap_minutes} min", flush=True)
+            out = Path(tmp) / method
+            if method == "distal":
+                results[method] = run_distal(cap, target, args.check_every_seconds, out)
+            else:
+                results[method] = run_rl(method, cap, target, args.check_every_steps, out)
+    for method, r in results.items():
+        reached = f"{r['seconds']:.0f} s, {r['env_steps']:,} steps" if r["seconds"] is not None else "not reached"
+        print(f"{method:>14}: {reached} (final {r['final_error_m'] * 100:.2f} cm after {r['trained_seconds']:.0f} s)")
+    print(
+        json.dumps(
+            {
+                "target_m": target,
+                "seconds": {m: r["seconds"] for m, r in results.items()},
+                "env_steps": {m: r["env_steps"] for m, r in results.items()},
+                "final_error_m": {m: r["final_error_m"] for m, r in results.items()},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

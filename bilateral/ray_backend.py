@@ -1,0 +1,135 @@
+"""Running a grid's runs as Ray tasks, on one machine or a cluster (the ``ray`` extra).
+
+Why Ray *tasks* rather than Ray Tune: a grid is a fixed list of independent runs with known
+configurations — no search space, no scheduler, no early stopping across runs — and each run already
+writes, checkpoints and resumes itself in its own folder. A task per run maps onto that directly
+(resources per run, retries when a worker dies) without a second experiment layout beside ours.
+
+Each task calls ``bilateral.grid.run_one``. Where its results go:
+
+- ``shared`` (default): workers write straight into the grid directory, which every node must see
+  at the same path (NFS, a mounted bucket, or a single machine). Runs keep their checkpoints there,
+  so a retried run resumes where the dead worker left it.
+- ``object-store``: workers run in a local scratch directory and return the finished run folder
+  as an archive through Ray's object store; the driver unpacks it into the grid directory (into a
+  temporary folder, then renamed into place). Nothing is shared; a retried run starts again.
+
+A worker that dies (killed, out of memory, node lost) loses only its own run: Ray retries the task
+(``max_retries``), and if it keeps dying the run is reported as failed while the grid goes on. An
+error inside a run (a bad configuration, say) is not retried: it is reported with its message.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from bilateral.grid import RunSpec, _run_in_worker, test_set_path
+
+TRANSFERS = ("shared", "object-store")
+
+
+def _task(spec: RunSpec, root: str, budget: dict, transfer: str, test_set: bytes | None, worker=None) -> dict:
+    """One run on a Ray worker (see the module docstring for ``transfer``)."""
+    run = worker or _run_in_worker
+    if transfer == "shared":
+        return run(spec, root, budget)
+    with tempfile.TemporaryDirectory(prefix="bilateral-run-") as scratch:
+        path = test_set_path(Path(scratch), spec.task)
+        path.parent.mkdir(parents=True)
+        path.write_bytes(test_set)
+        result = run(spec, scratch, budget)
+        if result["status"] == "finished":
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+                tar.add(spec.directory(scratch), arcname=".")
+            result["archive"] = buffer.getvalue()
+        return result
+
+
+def _unpack(archive: bytes, destination: Path) -> None:
+    """Extract a run folder beside ``destination``, then rename it into place."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            tar.extractall(staging, filter="data")
+        if destination.exists():
+            shutil.rmtree(destination)  # an unfinished local attempt: the worker's result replaces it
+        os.replace(staging, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_with_ray(
+    specs: list[RunSpec],
+    root: Path,
+    budget: dict,
+    *,
+    address: str | None = "auto",
+    cpus_per_run: float = 1.0,
+    transfer: str = "shared",
+    max_retries: int = 2,
+    progress: bool = True,
+    worker=None,
+) -> list[dict]:
+    """Run ``specs`` as Ray tasks; returns one result dict per run (``status`` finished or failed).
+
+    ``address``: "auto" joins the cluster this machine belongs to (``ray start --head`` on the head
+    node), "ray://host:10001" a remote one through Ray Client, None or "local" starts Ray here. If Ray
+    is already initialised in this process it is used as it is. ``worker`` replaces what a task runs
+    (for tests: a worker that dies); by default ``bilateral.grid``'s own.
+    """
+    import ray
+    from tqdm.auto import tqdm
+
+    if transfer not in TRANSFERS:
+        raise ValueError(f"transfer must be one of {TRANSFERS}, got {transfer!r}")
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            address=None if address in (None, "local") else address,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}},
+        )
+    remote = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(_task)
+    test_sets = {}
+    if transfer == "object-store":
+        test_sets = {task: test_set_path(root, task).read_bytes() for task in {s.task for s in specs}}
+    pending = {
+        remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task), worker): spec for spec in specs
+    }
+    results, counts = [], {"finished": 0, "failed": 0}
+    start = time.perf_counter()
+    bar = tqdm(total=len(specs), desc="grid (ray)", unit="run", disable=not progress)
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                spec = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as error:  # the worker died more often than max_retries allows
+                    result = {"key": spec.key, "status": "failed", "error": f"{type(error).__name__}: {error}"}
+                archive = result.pop("archive", None)
+                if archive is not None:
+                    _unpack(archive, spec.directory(root))
+                results.append(result)
+                counts[result["status"]] = counts.get(result["status"], 0) + 1
+                bar.update()
+                bar.set_postfix(
+                    done=counts["finished"],
+                    failed=counts["failed"],
+                    running=len(pending),
+                    elapsed=f"{time.perf_counter() - start:.0f}s",
+                )
+    finally:
+        bar.close()
+        if started_here:
+            ray.shutdown()
+    return results

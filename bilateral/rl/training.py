@@ -1,0 +1,279 @@
+"""Training controllers with reinforcement learning (stable-baselines3) into a run directory.
+
+Methods:
+
+- ``ppo``: SB3's stock PPO with ``MlpPolicy`` (Gaussian actions clipped to [0, 1]) on the
+  environment's reward — the baseline a user would otherwise pick;
+- ``sac``: SB3's stock SAC with ``MlpPolicy`` (tanh-squashed actions rescaled to [0, 1]);
+- ``bilateral-ppo``: ``BilateralPPO`` with ``BilateralPolicy``, the distal teacher's own controllers,
+  one objective per hemisphere for specialised bilateral variants.
+
+The reward of a variant is its loss preset (DESIGN §4) as a per-step reward, ``-sum_k w_k term_k``
+over the terms an environment computes (the controller's ``hidden`` term has no per-step form):
+stock PPO and SAC train the unilateral variants (uni, uni-dom, uni-nondom); ``bilateral-ppo`` trains
+all seven. A run directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs,
+``model.pt`` (the policy's weights and the config, read with ``torch.load(weights_only=True)``) and
+``summary.json``. An interrupted RL run starts again from scratch (SB3 keeps no resumable state).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import envs
+from bilateral import checkpoint
+from bilateral.io import write_json
+from bilateral.losses import PRESETS as LOSS_PRESETS
+from bilateral.variants import VARIANTS, get_variant
+from envs.terms import TERMS
+
+RL_METHODS = ("ppo", "sac", "bilateral-ppo")
+
+
+@dataclass
+class RLConfig:
+    """Everything an RL run needs (``config.json`` and ``model.pt`` carry it)."""
+
+    method: str = "bilateral-ppo"  # "ppo", "sac" or "bilateral-ppo"
+    task: str = "reach"
+    variant: str = "bi-spec"
+    seed: int = 0
+    total_steps: int = 200_000  # environment steps, all environments together
+    n_envs: int = 8  # in-process vector environments
+    trial_steps: int = 50  # 10 ms each
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    # PPO and BilateralPPO
+    n_steps: int = 256  # steps per environment between updates
+    batch_size: int = 256
+    n_epochs: int = 10
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    max_grad_norm: float = 0.5
+    # SAC
+    buffer_size: int = 300_000
+    learning_starts: int = 1_000
+    sac_batch_size: int = 256
+    # networks: MlpPolicy hidden layers (ppo, sac); the controller of BilateralPolicy (bilateral-ppo)
+    width: int = 64
+    depth: int = 2
+    callosum_kind: str = "paper"
+    output_bias: float = -3.0
+    # environment
+    proprioception_noise: float = 0.0
+    vision_noise: float = 0.0
+    threads: int = 1  # threads stepping MuJoCo in evaluation batches
+
+    def validated(self) -> RLConfig:
+        if self.method not in RL_METHODS:
+            raise ValueError(f"unknown RL method {self.method!r}; choose one of {RL_METHODS}")
+        envs.make_task(self.task)
+        get_variant(self.variant)
+        if not supports(self.method, self.variant):
+            raise ValueError(
+                f"{self.method} trains the unilateral variants (uni, uni-dom, uni-nondom), "
+                f"not {self.variant!r}; bilateral-ppo trains all seven"
+            )
+        for name in ("total_steps", "n_envs", "trial_steps", "n_steps", "batch_size", "n_epochs", "width", "depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        return self
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RLConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known}).validated()
+
+
+def supports(method: str, variant: str) -> bool:
+    """Stock PPO/SAC train unilateral variants (their MlpPolicy is one network); bilateral-ppo, all."""
+    return method == "bilateral-ppo" or VARIANTS[variant].structure == "unilateral"
+
+
+def objectives(variant: str) -> list[dict[str, float]]:
+    """Per-step reward weightings of a variant's loss preset(s), without the ``hidden`` term."""
+    return [{k: w for k, w in LOSS_PRESETS[preset].items() if k in TERMS} for preset in get_variant(variant).losses]
+
+
+def make_env(config: RLConfig, n_envs: int | None = None):
+    """In-process vector environments of the task, rewarding the variant's (first) objective."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    reward = objectives(config.variant)[0]
+    kwargs = {
+        "max_episode_steps": config.trial_steps,
+        "proprioception_noise": config.proprioception_noise,
+        "vision_noise": config.vision_noise,
+        **{f"{term}_weight": reward.get(term, 0.0) for term in TERMS},
+    }
+    return make_vec_env(
+        envs.ENV_IDS[config.task],
+        n_envs=n_envs or config.n_envs,
+        seed=config.seed,
+        vec_env_cls=DummyVecEnv,
+        env_kwargs=kwargs,
+    )
+
+
+def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
+    """The SB3 algorithm object of ``config`` (untrained) on ``env``."""
+    from stable_baselines3 import PPO, SAC
+
+    from bilateral.rl.bilateral_ppo import BilateralPPO
+
+    common = {
+        "seed": config.seed,
+        "learning_rate": config.learning_rate,
+        "gamma": config.gamma,
+        "verbose": 0,
+        "tensorboard_log": tensorboard_log,
+        "device": "cpu",
+    }
+    ppo = {
+        "n_steps": config.n_steps,
+        "batch_size": config.batch_size,
+        "n_epochs": config.n_epochs,
+        "gae_lambda": config.gae_lambda,
+        "clip_range": config.clip_range,
+        "ent_coef": config.ent_coef,
+        "max_grad_norm": config.max_grad_norm,
+    }
+    mlp = {"net_arch": [config.width] * config.depth}
+    if config.method == "ppo":
+        return PPO(
+            "MlpPolicy",
+            env,
+            policy_kwargs={"net_arch": {"pi": mlp["net_arch"], "vf": mlp["net_arch"]}},
+            **ppo,
+            **common,
+        )
+    if config.method == "sac":
+        return SAC(
+            "MlpPolicy",
+            env,
+            policy_kwargs=mlp,
+            buffer_size=config.buffer_size,
+            learning_starts=config.learning_starts,
+            batch_size=config.sac_batch_size,
+            **common,
+        )
+    variant = get_variant(config.variant)
+    policy_kwargs = {
+        "structure": variant.structure,
+        "width": config.width,
+        "depth": config.depth,
+        "callosum": config.callosum_kind if variant.callosum else None,
+        "output_bias": config.output_bias,
+        "critic_arch": (64, 64),
+    }
+    return BilateralPPO(
+        "BilateralPolicy", env, objectives=objectives(config.variant), policy_kwargs=policy_kwargs, **ppo, **common
+    )
+
+
+class _Progress:
+    """An SB3 callback: a tqdm bar over environment steps, and an optional ``every(steps, model)`` hook."""
+
+    def __new__(cls, total: int, enabled: bool, every=None, every_steps: int = 0):
+        from stable_baselines3.common.callbacks import BaseCallback
+        from tqdm.auto import tqdm
+
+        class Progress(BaseCallback):
+            def _on_training_start(self) -> None:
+                self.bar = tqdm(total=total, disable=not enabled, unit="step", leave=False)
+                self.next_hook = every_steps
+
+            def _on_step(self) -> bool:
+                self.bar.update(self.num_timesteps - self.bar.n)
+                if every is not None and every_steps and self.num_timesteps >= self.next_hook:
+                    self.next_hook += every_steps
+                    return every(self.num_timesteps, self.model) is not False
+                return True
+
+            def _on_training_end(self) -> None:
+                self.bar.close()
+
+        return Progress()
+
+
+def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=None, every_steps: int = 0) -> dict:
+    """Train ``config`` into ``out``; a finished run is not redone, an unfinished one starts again.
+
+    ``every(steps, model)`` is called every ``every_steps`` environment steps (return False to stop).
+    """
+    from stable_baselines3.common.logger import configure
+
+    config = config.validated()
+    out = Path(out)
+    if (out / "summary.json").exists() and (out / "model.pt").exists():
+        summary = json.loads((out / "summary.json").read_text())
+        if summary.get("finished"):
+            return summary
+    if out.exists():
+        shutil.rmtree(out)  # an interrupted RL run has nothing to resume from
+    out.mkdir(parents=True)
+    write_json(out / "config.json", asdict(config))
+    torch.set_num_threads(1)  # small MLPs and in-process environments: one thread is fastest
+    env = make_env(config)
+    model = build_algorithm(config, env)
+    model.set_logger(configure(str(out), ["csv", "tensorboard"]))
+    start = time.perf_counter()
+    model.learn(
+        total_timesteps=config.total_steps, callback=_Progress(config.total_steps, progress, every, every_steps)
+    )
+    seconds = time.perf_counter() - start
+    env.close()
+    save_policy(out / "model.pt", config, model.policy)
+    summary = {
+        "method": config.method,
+        "task": config.task,
+        "variant": config.variant,
+        "seed": config.seed,
+        "steps": int(model.num_timesteps),
+        "finished": True,
+        "training_seconds": round(seconds, 2),
+        "steps_per_second": round(model.num_timesteps / max(seconds, 1e-9), 1),
+    }
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def save_policy(path: Path, config: RLConfig, policy) -> None:
+    checkpoint.save(path, {"config": asdict(config), "policy": policy.state_dict()})
+
+
+def load_policy(path: str | Path):
+    """``(model, config, act)`` of a saved RL run: for ``bilateral-ppo`` the model is its controller
+    (deterministic acting = the controller's output) and ``act`` is None; for stock PPO and SAC the
+    model is the SB3 policy and ``act`` its deterministic ``predict``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    payload = checkpoint.load(path)
+    config = RLConfig.from_dict(payload["config"])
+    env = make_env(config, n_envs=1)
+    algorithm = build_algorithm(config, env)
+    env.close()
+    policy = algorithm.policy
+    policy.load_state_dict(payload["policy"])
+    policy.set_training_mode(False)
+    if config.method == "bilateral-ppo":
+        controller = policy.controller
+        controller.eval()
+        return controller, config, None
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        actions, _ = policy.predict(obs.astype(np.float32), deterministic=True)
+        return actions
+
+    return policy, config, act

@@ -1,0 +1,190 @@
+"""Reinforcement learning: BilateralPolicy, BilateralPPO's routing, the SB3 baselines, saving and loading."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("stable_baselines3")
+
+from bilateral.cli import main
+from bilateral.controllers import Bilateral, Unilateral
+from bilateral.rl import BilateralPolicy, RLConfig, load_policy, train_rl
+from bilateral.rl.policy import BetaDistribution
+from bilateral.rl.training import build_algorithm, make_env, objectives, save_policy
+
+SMALL = {
+    "total_steps": 512,
+    "n_envs": 4,
+    "n_steps": 64,
+    "batch_size": 64,
+    "n_epochs": 2,
+    "trial_steps": 20,
+    "learning_starts": 128,
+    "buffer_size": 2000,
+    "sac_batch_size": 64,
+}
+
+
+def observations(n=32, seed=0):
+    env = make_env(RLConfig(**{**SMALL, "n_envs": 1}), n_envs=1)
+    obs = np.stack([env.observation_space.sample() for _ in range(n)])
+    env.close()
+    return np.clip(obs, -2, 2).astype(np.float32)
+
+
+def test_beta_distribution_is_centred_on_the_controller():
+    mean = torch.tensor([[0.05, 0.5, 0.9, 0.2, 0.3, 0.7]])
+    dist = BetaDistribution(6).proba_distribution(mean, torch.full((6,), np.log(20.0)))
+    torch.testing.assert_close(dist.mode(), mean)
+    torch.testing.assert_close(dist.distribution.mean, mean)
+    samples = torch.stack([dist.sample() for _ in range(200)])
+    assert ((samples >= 0) & (samples <= 1)).all()
+    reference = torch.distributions.Beta(mean * 20, (1 - mean) * 20).log_prob(samples[0]).sum(-1)
+    torch.testing.assert_close(dist.log_prob(samples[0]), reference)
+
+
+@pytest.mark.parametrize("variant", ["uni", "bi", "bi-spec-cc"])
+def test_bilateral_policy_actor_is_the_controller(variant):
+    config = RLConfig(**SMALL, variant=variant)
+    env = make_env(config, n_envs=1)
+    policy = build_algorithm(config, env).policy
+    env.close()
+    assert isinstance(policy, BilateralPolicy)
+    controller = policy.controller
+    assert isinstance(controller, Unilateral if variant == "uni" else Bilateral)
+    if variant != "uni":
+        assert (controller.callosum == "paper") == (variant == "bi-spec-cc")
+    obs = torch.from_numpy(observations())
+    actions, _ = policy.predict(obs.numpy(), deterministic=True)
+    np.testing.assert_allclose(actions, controller(obs).excitation.detach().numpy(), atol=1e-6)
+    assert policy.value_net.out_features == (2 if variant == "bi-spec-cc" else 1)
+    owners = {policy.owner(name) for name, _ in policy.named_parameters()}
+    assert owners == ({"left", "right", "shared", "critic"} if variant != "uni" else {"shared", "critic"})
+
+
+def test_bilateral_ppo_routes_each_objective_to_its_hemisphere():
+    config = RLConfig(**SMALL, variant="bi-spec-cc")
+    env = make_env(config)
+    algo = build_algorithm(config, env)
+    algo.learn(total_timesteps=config.n_steps * config.n_envs)  # fills the rollout buffer once
+    assert algo.objectives == objectives("bi-spec-cc") and len(algo.objectives) == 2
+    batch = next(algo.rollout_buffer.get(64))
+    assert batch.advantages.shape == (64, 2) and batch.returns.shape == (64, 2)
+    policy = algo.policy
+    named = list(policy.named_parameters())
+
+    def grads_of(key):
+        policy.zero_grad()
+        algo.losses(batch, 0.2)[key].backward()
+        return {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for n, p in named}
+
+    separately = {key: grads_of(key) for key in ("left", "right", "value")}
+    policy.zero_grad()
+    algo.backward(algo.losses(batch, 0.2))
+    for name, p in named:
+        owner = policy.owner(name)
+        expected = {
+            "left": separately["left"][name],
+            "right": separately["right"][name],
+            "critic": separately["value"][name],
+            "shared": 0.5 * (separately["left"][name] + separately["right"][name]),
+        }[owner]
+        torch.testing.assert_close(p.grad, expected, rtol=1e-5, atol=1e-8, msg=name)
+    left_weight = "mlp_extractor.controller.left.layers.0.weight"
+    assert separately["right"][left_weight].abs().sum() > 0  # the right objective does reach left weights,
+    env.close()  # so routing changes what they learn
+
+
+@pytest.mark.parametrize(("method", "variant"), [("bilateral-ppo", "bi-spec"), ("ppo", "uni-dom"), ("sac", "uni")])
+def test_training_runs_and_saved_models_act_identically(tmp_path, method, variant):
+    config = RLConfig(**SMALL, method=method, variant=variant, task="hold")
+    summary = train_rl(config, tmp_path / "run", progress=False)
+    assert summary["finished"] and summary["steps"] >= config.total_steps
+    assert (tmp_path / "run" / "progress.csv").exists()
+    model, loaded_config, act = load_policy(tmp_path / "run")
+    assert loaded_config == config
+    obs = observations()
+    if method == "bilateral-ppo":
+        assert act is None and isinstance(model, Bilateral)
+        first = model(torch.from_numpy(obs)).excitation.detach().numpy()
+    else:
+        first = act(obs)
+    # a second save/load round trip of the same weights gives the same actions, bit for bit
+    env = make_env(config, n_envs=1)
+    algo = build_algorithm(config, env)
+    env.close()
+    algo.policy.load_state_dict(torch.load(tmp_path / "run" / "model.pt", weights_only=True)["policy"])
+    save_policy(tmp_path / "again.pt", config, algo.policy)
+    model2, _, act2 = load_policy(tmp_path / "again.pt")
+    second = model2(torch.from_numpy(obs)).excitation.detach().numpy() if act2 is None else act2(obs)
+    np.testing.assert_array_equal(first, second)
+    assert ((first >= 0) & (first <= 1)).all()
+    # a finished run is not trained again
+    assert train_rl(config, tmp_path / "run", progress=False) == summary
+
+
+def test_stock_baselines_refuse_bilateral_variants():
+    with pytest.raises(ValueError, match="bilateral-ppo trains all seven"):
+        RLConfig(method="sac", variant="bi").validated()
+
+
+def test_cli_trains_evaluates_and_renders_an_rl_policy(tmp_path, capsys):
+    out = tmp_path / "ppo"
+    assert (
+        main(
+            ["train", "--method", "bilateral-ppo", "--variant", "bi-cc", "--steps", "512", "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--trials", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["method"] == "bilateral-ppo" and result["variant"] == "bi-cc" and "endpoint_error_m" in result
+    video = tmp_path / "rollout.mp4"
+    assert (
+        main(
+            [
+                "render",
+                str(out),
+                "--out",
+                str(video),
+                "--trials",
+                "1",
+                "--steps",
+                "5",
+                "--width",
+                "160",
+                "--height",
+                "120",
+                "--lesion",
+                "cc",
+            ]
+        )
+        == 0
+    )
+    assert video.stat().st_size > 0
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "ppo", "--variant", "bi", "--steps", "64", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "ppo", "--batches", "3", "--variant", "uni", "--out", str(tmp_path / "y")])
+
+
+def test_grid_with_rl_methods(tmp_path):
+    from bilateral.grid import GridSpec, finished_runs, load_results, run_grid
+
+    grid = GridSpec(
+        budget="tiny",
+        seeds=1,
+        tasks=("reach",),
+        variants=("uni", "bi-spec"),
+        methods=("distal", "ppo", "bilateral-ppo"),
+    )
+    counts = run_grid(grid, tmp_path, workers=1, progress=False)
+    assert counts == {"finished": 5, "skipped": 0, "failed": 0}  # ppo trains uni only
+    results = load_results(tmp_path)
+    assert set(results["method"]) == {"distal", "ppo", "bilateral-ppo"}
+    spec = results[(results["method"] == "bilateral-ppo") & (results["variant"] == "bi-spec")]
+    assert {"high-left", "low-right"} <= set(spec["lesion"])  # an RL-trained controller is lesioned like any other
+    assert len(finished_runs(tmp_path)) == 5
