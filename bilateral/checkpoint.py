@@ -15,6 +15,10 @@ from bilateral.io import atomic_path
 FORMAT = 1
 
 
+class CheckpointError(ValueError):
+    """A file that is not a readable checkpoint of this format (truncated, corrupted, foreign)."""
+
+
 def save(path: str | Path, payload: dict) -> None:
     """Write ``payload`` (plus a format number) to ``path`` atomically."""
     with atomic_path(path) as tmp:
@@ -29,7 +33,8 @@ def load(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated, corrupted, or not a torch file
-        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a bilateral checkpoint of format {FORMAT}")
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from error
+    found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+    if found != FORMAT:
+        raise CheckpointError(f"{path} is not a bilateral checkpoint of format {FORMAT} (found format {found!r})")
     return payload

@@ -113,7 +113,10 @@ def _grid(args: argparse.Namespace) -> int:
         cpus_per_run=args.cpus_per_run,
         transfer=args.transfer,
     )
-    print(f"runs: {counts['finished']} trained, {counts['skipped']} already finished, {counts['failed']} failed")
+    print(
+        f"runs: {counts['finished']} finished now (trained, or re-evaluated), {counts['skipped']} already "
+        f"finished, {counts['failed']} failed"
+    )
     if counts["finished"] + counts["skipped"]:
         written = report(args.out, videos=not args.no_videos)
         print(
@@ -138,39 +141,29 @@ def _render(args: argparse.Namespace) -> int:
     """Render a trained controller on test trials of a task (its own by default) to a video."""
     from bilateral.evaluation import controller_policy, make_test_set
     from bilateral.methods import load_trained
-    from bilateral.video import render_rollout, rollout_figure, write_video
+    from bilateral.video import render_trials, rollout_figure, write_video
 
     model, config, policy = load_trained(args.checkpoint)
     task = args.task or config.task
-    steps = args.steps or config.trial_steps
-    trials = make_test_set(task, args.trials, steps)
-    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
+    trials = make_test_set(task, args.trials, args.steps or config.trial_steps)
     if args.lesion:
         if policy is not None:
             raise ValueError("lesions apply to controllers (distal or bilateral-ppo), not to MlpPolicy networks")
         model.lesion = args.lesion
-    act = policy or controller_policy(model)
-    frames = []
-    for k in range(args.trials):
-        options = {
-            "start_qpos": trials.start_qpos[k],
-            "target": trials.target[k],
-            "load": trials.load[k],
-            "pushes": trials.pushes[k],
-        }
-        rollout = render_rollout(
-            task,
-            lambda obs: act(obs[None])[0],
-            options=options,
-            steps=steps,
-            width=args.width,
-            height=args.height,
-            env_kwargs=env_kwargs,
-        )
-        frames += rollout.frames
+    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
+    rollouts = render_trials(
+        task,
+        policy or controller_policy(model),
+        trials,
+        args.trials,
+        width=args.width,
+        height=args.height,
+        env_kwargs=env_kwargs,
+    )
+    frames = [frame for rollout in rollouts for frame in rollout.frames]
     out = write_video(args.out, frames, fps=args.fps)
-    figure = rollout_figure(Path(out).with_suffix(".png"), rollout, f"{config.variant} on {task}")
-    print(f"{out} ({len(frames)} frames, {args.trials} trials), {figure}")
+    figure = rollout_figure(Path(out).with_suffix(".png"), rollouts[-1], f"{config.variant} on {task}")
+    print(f"{out} ({len(frames)} frames, {len(rollouts)} trials), {figure}")
     return 0
 
 
@@ -301,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grid.add_argument(
         "--address",
-        default="auto",
-        help="ray: the cluster to join, 'auto' (this machine's, default), 'ray://HOST:10001', or 'local'",
+        default=None,
+        help="ray: the cluster to use. Default: the one this machine belongs to if any (after `ray start "
+        "--head`), else a Ray started here; 'auto' insists on a running cluster; 'ray://HOST:10001' "
+        "reaches a remote one; 'local' always starts one here",
     )
     grid.add_argument("--cpus-per-run", type=float, default=1.0, help="ray: CPUs reserved per run (default: 1)")
     grid.add_argument(

@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-N_OBS, N_MUSCLES = 16, 6
+from envs.batch import N_OBS  # the observations the controllers read
+
+N_MUSCLES = 6
 LESIONS = ("high-left", "high-right", "low-left", "low-right", "cc")
 CALLOSUM_KINDS = ("paper", "learned")
 

@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,6 +114,8 @@ class TrainConfig:
             raise ValueError(f"callosum_kind must be one of {CALLOSUM_KINDS}, got {self.callosum_kind!r}")
         if variant.structure == "bilateral" and self.width % 2:
             raise ValueError(f"a bilateral model needs an even width, got {self.width}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
         positive = (
             "width",
             "depth",
@@ -163,20 +166,25 @@ def learning_rate(config: TrainConfig, batch: int) -> float:
 
 
 # settings that do not change what a run computes, so a run may resume with other values
-RESUMABLE_CHANGES = ("threads",)
+RESUMABLE_CHANGES = ("threads", "checkpoint_every")
+
+
+class ConfigMismatchError(ValueError):
+    """A run directory holds a run with another configuration."""
 
 
 def build_model(config: TrainConfig) -> Controller:
     """The controller of ``config``'s variant, initialised from ``config.seed``."""
     variant = get_variant(config.variant)
-    torch.manual_seed(config.seed)
-    return build_controller(
-        variant.structure,
-        config.width,
-        config.depth,
-        callosum=config.callosum_kind if variant.callosum else None,
-        output_bias=config.output_bias,
-    )
+    with torch.random.fork_rng():  # seed the initialisation without touching the caller's generator
+        torch.manual_seed(config.seed)
+        return build_controller(
+            variant.structure,
+            config.width,
+            config.depth,
+            callosum=config.callosum_kind if variant.callosum else None,
+            output_bias=config.output_bias,
+        )
 
 
 def make_batch(config: TrainConfig, n: int, task: Task | None = None) -> ArmBatch:
@@ -282,7 +290,7 @@ class Trainer:
         saved, current = asdict(TrainConfig.from_dict(payload["config"])), asdict(self.config)
         changed = sorted(k for k in saved if saved[k] != current[k] and k not in RESUMABLE_CHANGES)
         if changed:
-            raise ValueError(f"{self.out} holds a run with a different configuration (differs in {changed})")
+            raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.best_model = payload["best_model"]
@@ -308,6 +316,8 @@ class Trainer:
         self._log = csv.DictWriter(self._log_file, METRIC_FIELDS)
         from torch.utils.tensorboard import SummaryWriter
 
+        if not resumed:  # events of an attempt killed before its first checkpoint would be repeated
+            shutil.rmtree(self.out / "tensorboard", ignore_errors=True)
         self._tensorboard = SummaryWriter(self.out / "tensorboard", purge_step=self.state.next_batch or None)
 
     def _write_row(self, row: dict) -> None:
@@ -337,11 +347,13 @@ class Trainer:
         if self.state.finished:
             return self.summary()
         write_json(self.out / "config.json", asdict(self.config))
+        threads = torch.get_num_threads()
         torch.set_num_threads(1)  # tiny networks: one thread is fastest, and makes runs repeatable
         self._open_log(resumed=existing)
         try:
             self._train(stop_after)
         finally:
+            torch.set_num_threads(threads)
             self._log_file.close()
             self._tensorboard.close()
             for b in (self._batch, self._validation_batch):
@@ -365,6 +377,7 @@ class Trainer:
         done_this_session = 0
         while self.state.next_batch < config.n_batches and not self.state.stopped_early:
             if stop_after is not None and done_this_session >= stop_after:
+                self._save_checkpoint()  # a session cut short keeps every batch it trained
                 break
             start = time.perf_counter()
             row = self._train_batch(self.state.next_batch)

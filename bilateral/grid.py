@@ -29,6 +29,7 @@ import time
 import traceback
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -36,6 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bilateral.checkpoint import CheckpointError
+from bilateral.distal import ConfigMismatchError
+from bilateral.evaluation import EVALUATION_VERSION
 from bilateral.io import atomic_path, write_json
 from bilateral.variants import VARIANTS
 
@@ -115,14 +119,17 @@ class GridSpec:
             raise ValueError(f"unknown budget {self.budget!r}; choose one of {sorted(BUDGETS)}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        for name, given, known in (
-            ("task", self.tasks, TASKS),
-            ("variant", self.variants, VARIANTS),
-            ("method", self.methods, _methods()),
-        ):
+        for name, given, known in (("task", self.tasks, TASKS), ("variant", self.variants, VARIANTS)):
             unknown = [g for g in given if g not in known]
             if unknown:
                 raise ValueError(f"unknown {name}s {unknown}; choose from {list(known)}")
+        if set(self.methods) - {"distal"}:  # only then look for the optional RL methods
+            unknown = [m for m in self.methods if m not in _methods()]
+            if unknown:
+                raise ValueError(
+                    f"unknown methods {unknown}; choose from {list(_methods())} "
+                    "(ppo, sac and bilateral-ppo need the rl extra)"
+                )
         self.tasks, self.variants, self.methods = tuple(self.tasks), tuple(self.variants), tuple(self.methods)
 
     def runs(self, threads: int = 1) -> list[RunSpec]:
@@ -170,13 +177,16 @@ RESULT_FILES = ("evaluation.parquet", "traces.npz", "model.pt")
 
 
 def is_finished(run_dir: Path) -> bool:
-    """True when ``result.json`` exists and every file it lists matches its recorded checksum."""
+    """True when ``result.json`` exists, was written by the current evaluation code, and every file it
+    lists matches its recorded checksum."""
     try:
         result = json.loads((run_dir / "result.json").read_text())
-        return all(file_digest(run_dir / name) == digest for name, digest in result["files"].items()) and set(
-            result["files"]
-        ) == set(RESULT_FILES)
-    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            result.get("evaluation_version") == EVALUATION_VERSION
+            and set(result["files"]) == set(RESULT_FILES)
+            and all(file_digest(run_dir / name) == digest for name, digest in result["files"].items())
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
 
@@ -203,9 +213,7 @@ def run_one(spec: RunSpec, root: str | Path, budget: dict | None = None) -> dict
     trainer = methods.get(spec.method)
     try:
         model, config = trainer.train(spec, run_dir, budget)
-    except ValueError as error:
-        if "not a readable checkpoint" not in str(error) and "different configuration" not in str(error):
-            raise
+    except (CheckpointError, ConfigMismatchError):
         shutil.rmtree(run_dir)  # a damaged or foreign training state: start the run again
         model, config = trainer.train(spec, run_dir, budget)
     trials = Trials.from_file(test_set_path(root, spec.task))
@@ -217,6 +225,7 @@ def run_one(spec: RunSpec, root: str | Path, budget: dict | None = None) -> dict
             np.savez(f, **result.traces)
     record = {
         "spec": asdict(spec),
+        "evaluation_version": EVALUATION_VERSION,
         "files": {name: file_digest(run_dir / name) for name in RESULT_FILES},
         "seconds": round(time.perf_counter() - start, 2),
     }
@@ -273,9 +282,7 @@ def prepare(grid: GridSpec, root: str | Path) -> Path:
     for task in grid.tasks:
         path = test_set_path(root, task)
         if not path.exists():
-            with atomic_path(path) as tmp:
-                with tmp.open("wb") as f:
-                    np.savez(f, **make_test_set(task, budget["test_trials"], trial_steps(budget)).to_dict())
+            make_test_set(task, budget["test_trials"], trial_steps(budget)).save(path)
     return root
 
 
@@ -294,6 +301,19 @@ def _record_failures(root: Path, results: list[dict]) -> dict:
 BACKENDS = ("local", "ray")
 
 
+@contextmanager
+def _exclusive(root: Path):
+    """Hold ``root/.lock`` for the duration: two drivers on one grid would train the same runs."""
+    import fcntl
+
+    with open(root / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another grid is running in {root}; wait for it, or use another --out") from None
+        yield
+
+
 def run_grid(
     grid: GridSpec,
     root: str | Path,
@@ -301,17 +321,19 @@ def run_grid(
     workers: int = 2,
     progress: bool = True,
     backend: str = "local",
-    address: str | None = "auto",
+    address: str | None = None,
     cpus_per_run: float = 1.0,
     transfer: str = "shared",
+    max_retries: int = 2,
     worker=None,
 ) -> dict:
     """Run every unfinished run of ``grid`` into ``root``.
 
     ``backend="local"``: a process pool of ``workers`` on this machine. ``backend="ray"``: Ray tasks of
     ``cpus_per_run`` CPUs each, on the cluster at ``address`` (see ``bilateral.ray_backend``, also for
-    ``transfer``). Returns counts of finished, skipped and failed runs; failures, with their errors,
-    are also written to ``failures.json``. ``worker`` replaces what each run executes (tests only).
+    ``transfer``). A run whose worker process dies is tried again up to ``max_retries`` times. Returns
+    counts of finished, skipped and failed runs; failures, with their errors, are also written to
+    ``failures.json``. ``worker`` replaces what each run executes (tests only).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -321,63 +343,92 @@ def run_grid(
     else:
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     specs = grid.runs(threads=threads)
-    pending = [s for s in specs if not is_finished(s.directory(root))]
-    results = [{"key": s.key, "status": "skipped"} for s in specs if s not in pending]
     budget = grid.budget_values()
-    try:
-        if backend == "ray":
-            from bilateral.ray_backend import run_with_ray
+    with _exclusive(root):
+        pending = [s for s in specs if not is_finished(s.directory(root))]
+        skipped = [{"key": s.key, "status": "skipped"} for s in specs if s not in pending]
+        results: list[dict] = []  # filled as runs end, so an interrupted grid still records them
+        try:
+            if backend == "ray":
+                from bilateral.ray_backend import run_with_ray
 
-            results += run_with_ray(
-                pending,
-                root,
-                budget,
-                address=address,
-                cpus_per_run=cpus_per_run,
-                transfer=transfer,
-                progress=progress,
-                worker=worker,
-            )
-        else:
-            results += _run_local(pending, root, budget, workers, progress, len(results), worker)
-    finally:
-        failures = _record_failures(root, results)
-    for key, failure in failures.items():
-        print(f"failed: {key}: {failure['error']}")
-    counts = {"finished": 0, "skipped": 0, "failed": 0}
+                run_with_ray(
+                    pending,
+                    root,
+                    budget,
+                    results,
+                    address=address,
+                    cpus_per_run=cpus_per_run,
+                    transfer=transfer,
+                    max_retries=max_retries,
+                    progress=progress,
+                    skipped=len(skipped),
+                    worker=worker,
+                )
+            else:
+                _run_local(pending, root, budget, results, workers, max_retries, progress, len(skipped), worker)
+        finally:
+            _record_failures(root, results)
     for r in results:
-        counts[r["status"]] += 1
+        if r["status"] == "failed":
+            print(f"failed: {r['key']}: {r['error']}")
+    counts = {"finished": 0, "skipped": 0, "failed": 0}
+    for r in skipped + results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
     return counts
 
 
-def _run_local(pending, root: Path, budget: dict, workers: int, progress: bool, skipped: int, worker) -> list[dict]:
+def _run_local(pending, root, budget, results, workers, max_retries, progress, skipped, worker) -> None:
+    """Run ``pending`` in a process pool, appending each run's result to ``results`` as it ends.
+
+    If a worker process dies (killed, out of memory), the pool breaks and every run it held is lost:
+    those runs are tried again in a fresh pool, up to ``max_retries`` times, then reported as failed.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     from tqdm.auto import tqdm
 
     run = worker or _run_in_worker
-    results: list[dict] = []
     counts = {"finished": 0, "failed": 0}
     bar = tqdm(total=len(pending) + skipped, initial=skipped, desc="grid", unit="run", disable=not progress)
 
     def record(result: dict) -> None:
         results.append(result)
-        counts[result["status"]] += 1
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
         bar.update()
         bar.set_postfix(counts)
 
+    attempts = dict.fromkeys((s.key for s in pending), 0)
     try:
         if workers <= 1:
             for spec in pending:
                 record(run(spec, str(root), budget))
-        else:
+            return
+        while pending:
+            lost = []
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run, spec, str(root), budget) for spec in pending}
+                futures = {pool.submit(run, spec, str(root), budget): spec for spec in pending}
                 while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for future in done:
-                        record(future.result())
+                        spec = futures.pop(future)
+                        try:
+                            record(future.result())
+                        except BrokenProcessPool as error:
+                            attempts[spec.key] += 1
+                            if attempts[spec.key] > max_retries:
+                                record(
+                                    {
+                                        "key": spec.key,
+                                        "status": "failed",
+                                        "error": f"worker process died {attempts[spec.key]} times: {error}",
+                                    }
+                                )
+                            else:
+                                lost.append(spec)
+            pending = lost
     finally:
         bar.close()
-    return results
 
 
 def finished_runs(root: str | Path) -> list[Path]:

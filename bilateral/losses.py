@@ -12,7 +12,7 @@ import torch
 
 from envs.tasks import DT
 from envs.terms import TERMS as TASK_TERMS
-from envs.terms import excitation, position_l1, position_mse10
+from envs.terms import excitation, position_l1, position_mse10, weighted_sum
 
 TERMS = (*TASK_TERMS, "hidden")
 
@@ -67,11 +67,8 @@ class TrialTerms:
         )
 
     def weighted(self, weights: dict[str, float]) -> torch.Tensor:
-        total = torch.zeros((), dtype=self.position_l1.dtype)
-        for name, w in weights.items():
-            if w:
-                total = total + w * getattr(self, name)
-        return total
+        """``sum(weights[k] * term_k)``, a 0-d tensor."""
+        return self.position_l1.new_zeros(()) + weighted_sum(vars(self), weights)
 
     def as_floats(self) -> dict[str, float]:
         return {name: float(getattr(self, name).detach()) for name in TERMS}

@@ -95,5 +95,4 @@ def trial_steps(budget: dict) -> int:
 def _load_optional() -> None:
     """Register the RL methods if stable-baselines3 (the ``rl`` extra) is installed."""
     if "ppo" not in _METHODS and importlib.util.find_spec("stable_baselines3") is not None:
-        if importlib.util.find_spec("bilateral.rl") is not None:
-            import bilateral.rl  # noqa: F401  (registers itself)
+        import bilateral.rl  # noqa: F401  (registers itself)

@@ -17,6 +17,7 @@ __all__ = [
     "hold_drift",
     "jitter",
     "log_dimensionless_jerk",
+    "movement_segment",
     "movement_time",
     "path_length",
     "path_length_ratio",
@@ -25,6 +26,7 @@ __all__ = [
     "settling_time",
     "sparc",
     "speed",
+    "time_to_target",
 ]
 
 
@@ -51,15 +53,31 @@ def peak_speed(positions, fs: float) -> float:
     return float(speed(positions, fs).max())
 
 
+def movement_segment(speed_profile, threshold: float = 0.1) -> slice:
+    """The samples from movement onset to offset: the first and last at which the speed is at least
+    ``threshold`` of its peak (a common kinematic criterion, e.g. 5-10 % of peak speed)."""
+    v = np.asarray(speed_profile, dtype=float)
+    if v.max() <= 0:
+        return slice(0, len(v))
+    moving = np.nonzero(v >= threshold * v.max())[0]
+    return slice(int(moving[0]), int(moving[-1]) + 1)
+
+
 def movement_time(positions, fs: float, threshold: float = 0.1) -> float:
-    """Time (s) from movement onset to offset: the first and last samples at which the speed is at
-    least ``threshold`` of its peak (a common kinematic criterion, e.g. 5-10 % of peak speed).
-    0 when the hand does not move."""
+    """Time (s) from movement onset to offset (see ``movement_segment``); 0 when the hand does not move."""
     v = speed(positions, fs)
     if v.max() <= 0:
         return 0.0
-    moving = np.nonzero(v >= threshold * v.max())[0]
-    return float((moving[-1] - moving[0]) / fs)
+    segment = movement_segment(v, threshold)
+    return float((segment.stop - 1 - segment.start) / fs)
+
+
+def time_to_target(positions, target, fs: float, tolerance: float = 0.02) -> float:
+    """Time (s) from the start until the hand first comes within ``tolerance`` m of the target;
+    the trial's duration if it never does (censored, so that misses count against a controller)."""
+    distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
+    inside = np.nonzero(distance <= tolerance)[0]
+    return float(inside[0] / fs) if len(inside) else float((len(distance) - 1) / fs)
 
 
 def path_length(positions) -> float:
@@ -105,10 +123,12 @@ def sparc(speed_profile, fs: float, fc: float = 10.0, amp_th: float = 0.05, padl
 
 
 def log_dimensionless_jerk(speed_profile, fs: float) -> float:
-    """Log dimensionless jerk of a speed profile (Hogan & Sternad 2009, J Mot Behav 41:529;
-    speed-based form of Balasubramanian et al. 2015): ``-ln(T^3 / v_peak^2 * integral (dv/dt')^2 dt)``
-    where ``dv/dt'`` is the second derivative of speed and T the duration. Negative; closer to 0
-    is smoother (a minimum-jerk reach scores -ln(204.8) = -5.32). Invariant to amplitude and duration.
+    """Log dimensionless jerk of a movement's speed profile (Hogan & Sternad 2009, J Mot Behav 41:529;
+    the speed-based form of Balasubramanian et al. 2015): ``-ln(T^3 / v_peak^2 * sum((d2v/dt2)^2) dt)``
+    with the second derivative of speed by second differences and T the profile's duration. Pass the
+    movement itself (onset to offset, ``movement_segment``): rest before or after it changes T.
+    Negative; closer to 0 is smoother (a minimum-jerk reach scores -ln(204.8) = -5.32). Invariant to
+    amplitude and duration.
     """
     v = np.asarray(speed_profile, dtype=float)
     if v.ndim != 1 or len(v) < 3:
@@ -118,9 +138,8 @@ def log_dimensionless_jerk(speed_profile, fs: float) -> float:
     v_peak = np.abs(v).max()
     if v_peak == 0:
         return float("nan")
-    jerk = np.gradient(np.gradient(v, dt, edge_order=2), dt, edge_order=2)
-    integral = np.trapezoid(jerk**2, dx=dt)
-    return float(-np.log(duration**3 / v_peak**2 * integral))
+    jerk = np.diff(v, 2) / dt**2
+    return float(-np.log(duration**3 / v_peak**2 * np.sum(jerk**2) * dt))
 
 
 def rms_deviation(positions, target) -> float:
@@ -141,15 +160,14 @@ def hold_drift(positions, target, statistic: str = "max") -> float:
 
 
 def settling_time(positions, target, fs: float, tolerance: float = 0.01) -> float:
-    """Time (s) from the start after which the hand stays within ``tolerance`` m of the target to the
-    end of the trial; NaN if it is outside at the end."""
+    """Time (s) from the first sample after which the hand stays within ``tolerance`` m of the target
+    to the end; the trial's duration if it is outside at the end (censored, so that a controller
+    that never settles is not averaged as if it did)."""
     distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
     outside = np.nonzero(distance > tolerance)[0]
     if len(outside) == 0:
         return 0.0
-    if outside[-1] == len(distance) - 1:
-        return float("nan")
-    return float((outside[-1] + 1) / fs)
+    return float((outside[-1] + 1) / fs) if outside[-1] < len(distance) - 1 else float((len(distance) - 1) / fs)
 
 
 def jitter(positions, fs: float, cutoff: float = 5.0) -> float:

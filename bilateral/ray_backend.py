@@ -58,7 +58,16 @@ def _unpack(archive: bytes, destination: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-            tar.extractall(staging, filter="data")
+            members = tar.getmembers()
+            for member in members:  # only plain files and folders inside the run folder
+                if (
+                    not (member.isfile() or member.isdir())
+                    or Path(member.name).is_absolute()
+                    or ".." in Path(member.name).parts
+                ):
+                    raise ValueError(f"unexpected entry {member.name!r} in a run archive")
+            tar.extractall(staging, members=members)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; give it a normal folder's mode
         if destination.exists():
             shutil.rmtree(destination)  # an unfinished local attempt: the worker's result replaces it
         os.replace(staging, destination)
@@ -66,26 +75,38 @@ def _unpack(archive: bytes, destination: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def run_with_ray(
     specs: list[RunSpec],
     root: Path,
     budget: dict,
+    results: list[dict],
     *,
-    address: str | None = "auto",
+    address: str | None = None,
     cpus_per_run: float = 1.0,
     transfer: str = "shared",
     max_retries: int = 2,
     progress: bool = True,
+    skipped: int = 0,
     worker=None,
-) -> list[dict]:
-    """Run ``specs`` as Ray tasks; returns one result dict per run (``status`` finished or failed).
+) -> None:
+    """Run ``specs`` as Ray tasks, appending one result dict per run to ``results`` as each ends.
 
-    ``address``: "auto" joins the cluster this machine belongs to (``ray start --head`` on the head
-    node), "ray://host:10001" a remote one through Ray Client, None or "local" starts Ray here. If Ray
-    is already initialised in this process it is used as it is. ``worker`` replaces what a task runs
-    (for tests: a worker that dies); by default ``bilateral.grid``'s own.
+    ``address``: None joins the cluster this machine belongs to if there is one (``ray start --head``
+    on the head node), else starts Ray here; "auto" requires a running cluster; "ray://host:10001"
+    reaches a remote one through Ray Client; "local" always starts Ray here. If Ray is already
+    initialised in this process it is used as it is. ``max_retries``: how often a run whose worker
+    died is tried again. ``worker`` replaces what a task runs (for tests: a worker that dies).
     """
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the ray backend needs the ray extra: pip install -e '.[ray]'") from None
     from tqdm.auto import tqdm
 
     if transfer not in TRANSFERS:
@@ -93,20 +114,20 @@ def run_with_ray(
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(
-            address=None if address in (None, "local") else address,
+            address=None if address == "local" else address,
             log_to_driver=False,
             runtime_env={"env_vars": {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}},
         )
     remote = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(_task)
     test_sets = {}
-    if transfer == "object-store":
-        test_sets = {task: test_set_path(root, task).read_bytes() for task in {s.task for s in specs}}
+    if transfer == "object-store":  # one copy of each test set in the object store, shared by the tasks
+        test_sets = {task: ray.put(test_set_path(root, task).read_bytes()) for task in {s.task for s in specs}}
     pending = {
         remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task), worker): spec for spec in specs
     }
-    results, counts = [], {"finished": 0, "failed": 0}
+    counts = {"finished": 0, "failed": 0}
     start = time.perf_counter()
-    bar = tqdm(total=len(specs), desc="grid (ray)", unit="run", disable=not progress)
+    bar = tqdm(total=len(specs) + skipped, initial=skipped, desc="grid (ray)", unit="run", disable=not progress)
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -114,11 +135,11 @@ def run_with_ray(
                 spec = pending.pop(ref)
                 try:
                     result = ray.get(ref)
-                except Exception as error:  # the worker died more often than max_retries allows
+                    archive = result.pop("archive", None)
+                    if archive is not None:
+                        _unpack(archive, spec.directory(root))
+                except Exception as error:  # the worker died too often, or its folder could not be unpacked
                     result = {"key": spec.key, "status": "failed", "error": f"{type(error).__name__}: {error}"}
-                archive = result.pop("archive", None)
-                if archive is not None:
-                    _unpack(archive, spec.directory(root))
                 results.append(result)
                 counts[result["status"]] = counts.get(result["status"], 0) + 1
                 bar.update()
@@ -132,4 +153,3 @@ def run_with_ray(
         bar.close()
         if started_here:
             ray.shutdown()
-    return results

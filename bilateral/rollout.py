@@ -45,11 +45,12 @@ def run_trials(
     if differentiable:
         return _run_differentiable(controller, batch, trials, rng, eps)
     dtype = next(controller.parameters()).dtype
-    layers = []
+    layers, hidden = [], []
 
     def act(obs: np.ndarray) -> np.ndarray:
         out = controller(torch.from_numpy(obs).to(dtype))
         layers.append(out.layers)
+        hidden.append(out.hidden)
         return out.excitation.numpy()
 
     with torch.no_grad():
@@ -57,7 +58,7 @@ def run_trials(
     return Trajectory(
         hand=torch.from_numpy(hand),
         excitation=torch.from_numpy(excitation),
-        hidden=torch.stack([torch.cat([h for s in lay.values() for h in s], -1) for lay in layers]),
+        hidden=torch.stack(hidden),
         target=torch.from_numpy(trials.target),
         layers=layers,
     )

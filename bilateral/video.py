@@ -11,6 +11,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 import envs
+from bilateral import metrics
 from bilateral.io import atomic_path
 
 
@@ -44,6 +45,7 @@ def render_rollout(
         width=width,
         height=height,
         max_episode_steps=steps,
+        trial_steps=steps,
         **(env_kwargs or {}),
     )
     try:
@@ -63,6 +65,41 @@ def render_rollout(
     finally:
         env.close()
     return out
+
+
+def trial_options(trials, k: int) -> dict:
+    """``reset(options=...)`` that replays trial ``k`` of ``trials`` exactly."""
+    return {
+        "start_qpos": trials.start_qpos[k],
+        "target": trials.target[k],
+        "load": trials.load[k],
+        "pushes": trials.pushes[k],
+    }
+
+
+def render_trials(
+    task: str,
+    act: Callable[[np.ndarray], np.ndarray],
+    trials,
+    count: int,
+    *,
+    width: int = 640,
+    height: int = 480,
+    env_kwargs: dict | None = None,
+) -> list[Rollout]:
+    """Rendered rollouts of the first ``count`` of ``trials`` with a batch policy ``act(obs (N, 16))``."""
+    return [
+        render_rollout(
+            task,
+            lambda obs: act(obs[None])[0],
+            options=trial_options(trials, k),
+            steps=trials.n_steps,
+            width=width,
+            height=height,
+            env_kwargs=env_kwargs,
+        )
+        for k in range(min(count, len(trials)))
+    ]
 
 
 def side_by_side(frame_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
@@ -93,7 +130,7 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     hand = np.array(rollout.hand)
-    speed = np.linalg.norm(np.diff(hand, axis=0), axis=1) / envs.DT
+    speed = metrics.speed(hand, 1 / envs.DT)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
     axes[0].imshow(rollout.frames[-1])
     axes[0].set_axis_off()
@@ -106,7 +143,7 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     axes[1].set_ylabel("y (m)")
     axes[1].legend(loc="best", fontsize=8)
     axes[1].set_title("hand path")
-    axes[2].plot(np.arange(1, len(hand)) * envs.DT, speed, color="tab:blue")
+    axes[2].plot(np.arange(len(hand)) * envs.DT, speed, color="tab:blue")
     axes[2].set_xlabel("time (s)")
     axes[2].set_ylabel("hand speed (m/s)")
     axes[2].set_title("hand speed")

@@ -52,9 +52,14 @@ _TENSOR_CACHE: dict = {}
 
 def _as_tensors(arm, like):
     key = (id(arm), like.dtype, like.device)
-    if key not in _TENSOR_CACHE:
-        _TENSOR_CACHE[key] = (like.new_tensor(arm.proprioception_scale), like.new_tensor(arm.proprioception_offset))
-    return _TENSOR_CACHE[key]
+    cached = _TENSOR_CACHE.get(key)
+    if cached is None or cached[0] is not arm:  # the arm is kept in the entry, so its id is not reused
+        cached = _TENSOR_CACHE[key] = (
+            arm,
+            like.new_tensor(arm.proprioception_scale),
+            like.new_tensor(arm.proprioception_offset),
+        )
+    return cached[1], cached[2]
 
 
 def observation(arm, proprioceptive_sensors, visual_sensors, target):
@@ -80,9 +85,9 @@ class Jacobians:
 
     ``A`` (N, 10, 10) = d x_{t+1} / d x_t, ``B`` (N, 10, 6) = d x_{t+1} / d u_t,
     ``C`` (N, 15, 10) = d s_t / d x_t (the sensors of the pre-step state; they do not depend on u_t).
-    ``nudged`` (N,) marks arms whose state was within ``eps`` of a joint limit, where a difference
-    would straddle the limit constraint's switch; their Jacobians are taken a few ``eps`` to the
-    side of the limit the arm is on (``near_limit`` (N, 2): which joints).
+    ``nudged`` (N,) marks arms whose state was within 2 ``eps`` of a joint limit, where a difference
+    would straddle the limit constraint's switch; their Jacobians are taken 4 ``eps`` further to
+    the side of the limit the joint is on (``near_limit`` (N, 2): which joints).
     """
 
     A: np.ndarray
@@ -90,11 +95,10 @@ class Jacobians:
     C: np.ndarray
     nudged: np.ndarray
     near_limit: np.ndarray
-    eps: float = 1e-6
-    centred: bool = False
+    eps: float = 1e-6  # finite-difference step (MuJoCo's forward differences)
 
     @classmethod
-    def empty(cls, n: int, eps: float = 1e-6, centred: bool = False) -> Jacobians:
+    def empty(cls, n: int, eps: float = 1e-6) -> Jacobians:
         return cls(
             A=np.zeros((n, N_STATE, N_STATE)),
             B=np.zeros((n, N_STATE, 6)),
@@ -102,7 +106,6 @@ class Jacobians:
             nudged=np.zeros(n, dtype=bool),
             near_limit=np.zeros((n, 2), dtype=bool),
             eps=eps,
-            centred=centred,
         )
 
 
@@ -256,10 +259,7 @@ class ArmBatch:
         """
         self._check_started()
         self.excitation = check_excitation(excitation, self.n)
-        q = self.state[:, :2]
-        low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
-        jac.near_limit = (np.abs(q - low) < 2 * jac.eps) | (np.abs(q - high) < 2 * jac.eps)
-        jac.nudged = jac.near_limit.any(axis=1)
+        self._mark_near_limits(jac)
         stepped_from = np.empty((self.n, N_SENSORS))
         self._run(self._step_arms_differentiable, jac, stepped_from)
         if len(self.sensed) == self.t:  # s_0 is known from reset; later ones arrive here
@@ -273,13 +273,11 @@ class ArmBatch:
     def sense(self, jac: Jacobians | None = None) -> np.ndarray:
         """Sensors (N, 15) of the current states; with ``jac``, their Jacobians ``C`` too."""
         self._check_started()
+        if jac is not None:
+            self._mark_near_limits(jac)
         for i, d in enumerate(self.data):
             if jac is not None:
-                q = self.state[i, :2]
-                low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
-                near = (np.abs(q - low) < 2 * jac.eps) | (np.abs(q - high) < 2 * jac.eps)
-                jac.nudged[i] = near.any()
-                self._jacobians(d, jac, i, near, transition=False)
+                self._jacobians(d, jac, i, jac.near_limit[i] if jac.nudged[i] else None, transition=False)
             mujoco.mj_forward(self.model, d)
             self._read(i, d)
         self._kinematics_current = True
@@ -287,9 +285,16 @@ class ArmBatch:
             self.sensed.append(self.sensors.copy())
         return self.sensors.copy()
 
+    def _mark_near_limits(self, jac: Jacobians) -> None:
+        """Which joints are so close to a limit (2 ``eps``) that a difference could straddle it."""
+        q = self.state[:, :2]
+        low, high = self.arm.joint_range[:, 0], self.arm.joint_range[:, 1]
+        jac.near_limit = (np.abs(q - low) < 2 * jac.eps) | (np.abs(q - high) < 2 * jac.eps)
+        jac.nudged = jac.near_limit.any(axis=1)
+
     def _check_started(self) -> None:
         if self.trials is None:
-            raise RuntimeError("call reset(trials) before stepping")
+            raise RuntimeError("no trial is running: reset the arms (or the environment) first")
 
     def _run(self, work, *args) -> None:
         """``work(indices, *args)`` over all arms, one chunk of arms per thread."""
@@ -298,6 +303,12 @@ class ArmBatch:
             return
         for future in [self._pool.submit(work, chunk, *args) for chunk in self._chunks]:
             future.result()
+
+    @property
+    def applied_force(self) -> np.ndarray:
+        """Force on each hand during the step just taken (the next one's before any step), (N, 2) N."""
+        t = max(self.t - 1, 0)
+        return self._force[:, t if t < self._last else self._last]
 
     def _step_arms(self, indices) -> None:
         m, hand_body, force, u = self.model, self.arm.hand_body, self.force, self.excitation
@@ -327,9 +338,9 @@ class ArmBatch:
     def _jacobians(self, d: mujoco.MjData, jac: Jacobians, i: int, near_limit, transition: bool = True) -> None:
         """MuJoCo's Jacobians at the arm's current state and controls (the state is left as it was).
 
-        ``near_limit`` (2,) marks joints within ``eps`` of a limit (or is None): there the Jacobians
-        are taken 4 ``eps`` further to the side of the limit the joint is on, so that no difference
-        straddles the switch of the limit constraint.
+        ``near_limit`` (2,) marks joints within 2 ``eps`` of a limit (or is None): their angle is moved
+        by 4 ``eps`` away from the limit's switch, on the side the joint is on, for the differences,
+        so that none straddles the limit constraint's switch; the state itself is left unchanged.
         """
         if near_limit is not None:
             q = d.qpos.copy()
@@ -338,7 +349,7 @@ class ArmBatch:
             side[side == 0] = 1.0
             d.qpos[:] = q + np.where(near_limit, 4 * jac.eps * side, 0.0)
         A, B = (jac.A[i], jac.B[i]) if transition else (None, None)
-        mujoco.mjd_transitionFD(self.model, d, jac.eps, jac.centred, A, B, jac.C[i], None)
+        mujoco.mjd_transitionFD(self.model, d, jac.eps, False, A, B, jac.C[i], None)
         if near_limit is not None:
             d.qpos[:] = q
 

@@ -1,7 +1,8 @@
 """Gymnasium environments for the random reach and hold position tasks.
 
 Both run an ``ArmBatch`` of one arm, so an environment and a batch of arms given the same trial
-produce the same observations step for step.
+(and, with observation noise, a noise generator in the same state) produce the same observations
+step for step.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ class ArmEnv(gym.Env):
             return None
         if self._renderer is None:
             self._renderer = ArmRenderer(self.batch.model, self.width, self.height)
-        force = self.batch.force[0] if self.batch.trials is not None else None
+        # the forces of the step that led to this state (before any step: those of the first one)
+        force = self.batch.applied_force[0] if self.batch.trials is not None else None
         load = self.batch.trials.load[0] if self.batch.trials is not None else None
         push = None if force is None else force - load
         return self._renderer.render(data, load=load, push=push)
@@ -177,8 +179,8 @@ _COMMON_ARGS_DOC = """
     | `excitation_weight` | 1.0 | weight of `excitation` |
     | `proprioception_noise` | 0 | std of noise on observations 0-11 (normalised units) |
     | `vision_noise` | 0 | std of noise on observations 12-13 (m) |
-    | `proprioception_delay`, `vision_delay` | 1 | delays in steps (>= 1) |
-    | `trial_steps` | registered `max_episode_steps` (50) | steps per trial (pushes are drawn for this many) |
+    | `proprioception_delay`, `vision_delay` | 1 | delays in steps (>= 0; the distal teacher needs >= 1) |
+    | `trial_steps` | registered `max_episode_steps` (50) | steps per trial: pushes are drawn for this many; pass the same value as `max_episode_steps` when changing it |
     | `render_mode` | None | `"rgb_array"` or `"human"` |
     | `width`, `height` | 640, 480 | frame size (pixels) |
 """

@@ -7,7 +7,10 @@ here, so a set of test trials can be saved and replayed by either.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -23,8 +26,8 @@ class Trials:
     Attributes:
         start_qpos: (N, 2) rad, shoulder and elbow angles at the start.
         target: (N, 2) m, target hand position.
-        load: (N, 2) N, constant force on the hand during the whole trial.
-        pushes: (N, n_steps, 2) N, extra force on the hand at each step (zero when there are none).
+        load: (N, 2) newtons, constant force on the hand during the whole trial.
+        pushes: (N, n_steps, 2) newtons, extra force on the hand at each step (zero when there are none).
     """
 
     start_qpos: np.ndarray
@@ -60,9 +63,20 @@ class Trials:
     def to_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def save(self, path) -> None:
-        """Write the trials to a ``.npz`` file (``Trials.from_file`` reads them back)."""
-        np.savez(path, **self.to_dict())
+    def save(self, path) -> Path:
+        """Write the trials to a ``.npz`` file, atomically (``Trials.from_file`` reads them back)."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise ValueError(f"trials are saved as .npz files, not {path.name!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **self.to_dict())
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return path
 
     @classmethod
     def from_file(cls, path) -> Trials:
@@ -89,13 +103,13 @@ class Task:
         n, n_steps = len(trials), trials.n_steps
         parts = trials.to_dict()
         if start_qpos is not None:
-            parts["start_qpos"] = np.broadcast_to(self.arm.check_posture(start_qpos), (n, 2))
+            parts["start_qpos"] = np.tile(self.arm.check_posture(start_qpos), (n, 1))
             if self.target_is_start and target is None:
                 parts["target"] = self.arm.hand_position(parts["start_qpos"])
         if target is not None:
-            parts["target"] = np.broadcast_to(np.asarray(target, float), (n, 2))
+            parts["target"] = np.tile(np.asarray(target, float).reshape(2), (n, 1))
         if load is not None:
-            parts["load"] = np.broadcast_to(np.asarray(load, float), (n, 2))
+            parts["load"] = np.tile(np.asarray(load, float).reshape(2), (n, 1))
         if pushes is not None:
             given = np.asarray(pushes, float)
             if given.ndim != 2 or given.shape[1] != 2 or len(given) > n_steps:

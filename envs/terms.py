@@ -38,10 +38,10 @@ def compute_terms(hand, target, u) -> dict:
 
 
 def check_weights(weights: dict) -> dict:
-    """``weights`` as floats, or a KeyError naming the terms that do not exist."""
+    """``weights`` as floats, or a ValueError naming the terms that do not exist."""
     unknown = set(weights) - set(TERMS)
     if unknown:
-        raise KeyError(f"unknown loss terms {sorted(unknown)}; the tasks compute {list(TERMS)}")
+        raise ValueError(f"unknown loss terms {sorted(unknown)}; the tasks compute {list(TERMS)}")
     return {name: float(w) for name, w in weights.items()}
 
 

@@ -231,7 +231,7 @@ def test_terms_work_on_numpy_and_torch():
     for k in a:
         np.testing.assert_allclose(a[k], b[k].numpy())
     assert weighted_sum(a, {"excitation": 2.0}) == pytest.approx(2 * a["excitation"])
-    with pytest.raises(KeyError, match="hidden"):
+    with pytest.raises(ValueError, match="hidden"):
         check_weights({"hidden": 1.0})
 
 

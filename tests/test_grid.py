@@ -27,7 +27,7 @@ def test_tiny_grid_end_to_end(tmp_path):
 
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert set(summary.columns) >= {"method", "task", "variant", "metric", "n_seeds", "mean", "ci_low", "ci_high"}
-    assert len(summary) == 4 * (7 + 6)  # reach has 7 metrics, hold 6, for 4 variants
+    assert len(summary) == 4 * (8 + 6)  # reach has 8 metrics, hold 6, for 4 variants
     headline = summary[summary["metric"].isin(["endpoint_error_m", "rms_deviation_m"])]
     assert (headline["n_seeds"] == 2).all()  # (other metrics can be undefined for a run, e.g. never settling)
     assert (headline["ci_low"] <= headline["mean"]).all() and (headline["mean"] <= headline["ci_high"]).all()
@@ -142,6 +142,39 @@ def test_a_failing_run_is_reported_and_the_grid_goes_on(tmp_path, monkeypatch, c
     assert json.loads((tmp_path / "failures.json").read_text()) == {}
 
 
+def worker_dying_once(spec, root, budget):
+    """A run body whose process dies (SIGKILL) the first time it runs distal/hold/uni/seed1."""
+    from pathlib import Path
+
+    from bilateral.grid import _run_in_worker
+
+    marker = Path(root) / "died-once"
+    if spec.key == "distal/hold/uni/seed1" and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _run_in_worker(spec, root, budget)
+
+
+def test_a_dying_worker_process_loses_only_its_runs_which_are_retried(tmp_path):
+    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"))
+    counts = run_grid(grid, tmp_path, workers=2, progress=False, worker=worker_dying_once)
+    assert counts == {"finished": 4, "skipped": 0, "failed": 0}
+    assert (tmp_path / "died-once").exists()
+    assert len(finished_runs(tmp_path)) == 4
+
+
+def test_two_drivers_cannot_run_one_grid(tmp_path):
+    import fcntl
+
+    from bilateral.grid import prepare
+
+    prepare(GridSpec(budget="tiny", seeds=1, tasks=("hold",), variants=("uni",)), tmp_path)
+    with open(tmp_path / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="another grid is running"):
+            run_grid(GridSpec(budget="tiny", seeds=1, tasks=("hold",), variants=("uni",)), tmp_path, progress=False)
+
+
 def test_claims_follow_the_numbers():
     """Synthetic seed means with known orderings give the verdicts they should."""
     rng = np.random.default_rng(0)
@@ -210,7 +243,7 @@ def test_cli_grid_and_report(tmp_path, capsys):
     finally:
         grid_module.BUDGETS["quick"] = saved
     assert code == 0
-    assert "2 trained" in capsys.readouterr().out
+    assert "2 finished now" in capsys.readouterr().out
     assert main(["report", str(out), "--no-videos"]) == 0
     assert "claims.md" in capsys.readouterr().out
     with pytest.raises(SystemExit):

@@ -9,6 +9,7 @@ from bilateral.metrics import (
     hold_drift,
     jitter,
     log_dimensionless_jerk,
+    movement_segment,
     movement_time,
     path_length_ratio,
     peak_speed,
@@ -16,6 +17,7 @@ from bilateral.metrics import (
     settling_time,
     sparc,
     speed,
+    time_to_target,
 )
 
 FS = 1000.0
@@ -82,7 +84,7 @@ def test_holding_with_a_constant_offset():
     assert hold_drift(p, target) == pytest.approx(0.005)
     assert hold_drift(p, target, "mean") == pytest.approx(0.005)
     assert jitter(p, 100) == pytest.approx(0.0, abs=1e-12)
-    assert np.isnan(settling_time(p, target, 100, tolerance=0.004))  # never within 4 mm
+    assert settling_time(p, target, 100, tolerance=0.004) == pytest.approx(0.49)  # never within 4 mm: censored
     assert settling_time(p, target, 100, tolerance=0.006) == 0.0  # always within 6 mm
 
 
@@ -93,6 +95,23 @@ def test_settling_after_a_disturbance():
     assert settling_time(p, target, 100, tolerance=0.01) == pytest.approx(0.2)
     assert hold_drift(p, target) == pytest.approx(0.03)
     assert hold_drift(p, target, "mean") == pytest.approx((20 * 0.03 + 30 * 0.001) / 50)
+
+
+def test_time_to_target_and_the_movement_segment():
+    p = minimum_jerk(0.3, 1.0, direction=(1.0, 0.0), start=(0.0, 0.0))
+    target = np.array([0.3, 0.0])
+    # x(s) = 0.3 - 0.02 at s where 10 s^3 - 15 s^4 + 6 s^5 = 0.28 / 0.3
+    s = np.linspace(0, 1, 100001)
+    crossing = s[np.argmax(0.3 * (10 * s**3 - 15 * s**4 + 6 * s**5) >= 0.28)]
+    assert time_to_target(p, target, FS, tolerance=0.02) == pytest.approx(crossing, abs=2 / FS)
+    assert time_to_target(p, target + [0.0, 1.0], FS) == pytest.approx(1.0)  # never reached: censored
+    still = np.concatenate([np.zeros(100), speed(p, FS), np.zeros(100)])
+    segment = movement_segment(still, 0.1)
+    assert segment.stop - segment.start == pytest.approx(0.8268 * FS, abs=3)
+    # smoothness on the movement itself does not change when rest is added around it
+    assert log_dimensionless_jerk(still[segment], FS) == pytest.approx(
+        log_dimensionless_jerk(speed(p, FS)[movement_segment(speed(p, FS), 0.1)], FS), rel=1e-3
+    )
 
 
 def test_jitter_sees_fast_shaking_not_slow_drift():

@@ -81,6 +81,7 @@ def test_bilateral_ppo_routes_each_objective_to_its_hemisphere():
         return {n: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for n, p in named}
 
     separately = {key: grads_of(key) for key in ("left", "right", "value")}
+    separately["value"] = {n: algo.vf_coef * g for n, g in separately["value"].items()}
     policy.zero_grad()
     algo.backward(algo.losses(batch, 0.2))
     for name, p in named:
@@ -123,6 +124,27 @@ def test_training_runs_and_saved_models_act_identically(tmp_path, method, varian
     assert ((first >= 0) & (first <= 1)).all()
     # a finished run is not trained again
     assert train_rl(config, tmp_path / "run", progress=False) == summary
+
+
+def test_rl_training_never_deletes_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "notes.txt").write_text("precious")
+    with pytest.raises(ValueError, match="not empty"):
+        train_rl(RLConfig(**SMALL, method="ppo", variant="uni"), tmp_path, progress=False)
+    assert (tmp_path / "notes.txt").read_text() == "precious"
+
+
+def test_bilateral_ppo_saves_and_loads_with_sb3(tmp_path):
+    from bilateral.rl import BilateralPPO
+
+    config = RLConfig(**SMALL, variant="bi-spec")
+    env = make_env(config)
+    algo = build_algorithm(config, env)
+    algo.save(tmp_path / "model.zip")
+    loaded = BilateralPPO.load(tmp_path / "model.zip", env=env)
+    assert loaded.objectives == algo.objectives
+    obs = observations()
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], algo.predict(obs, deterministic=True)[0])
+    env.close()
 
 
 def test_stock_baselines_refuse_bilateral_variants():

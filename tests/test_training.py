@@ -174,7 +174,17 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
         main(["train", "--batches", "0", "--out", str(tmp_path)])
 
 
+def test_a_session_cut_short_keeps_its_batches(tmp_path):
+    config = tiny(total_batches=10, checkpoint_every=100, batches_per_epoch=10)
+    assert not train(config, tmp_path, progress=False, stop_after=3)["finished"]
+    assert checkpoint.load(tmp_path / "checkpoint.pt")["state"]["next_batch"] == 3
+    assert train(config, tmp_path, resume=True, progress=False, stop_after=2)["batches"] == 5
+    assert len(losses(tmp_path)) == 5
+
+
 def test_configurations_are_checked():
+    with pytest.raises(ValueError, match="seed"):
+        TrainConfig.from_preset("paper", seed=-1)
     with pytest.raises(ValueError, match="unknown variant"):
         TrainConfig.from_preset("paper", variant="tri")
     with pytest.raises(ValueError, match="unknown preset"):

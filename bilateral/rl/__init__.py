@@ -40,13 +40,10 @@ class RLMethod:
     @staticmethod
     def policy(model):
         """How the loaded model acts: a controller runs itself (None); an SB3 policy predicts."""
-        import numpy as np
-
         from bilateral.controllers import Controller
+        from bilateral.rl.training import sb3_act
 
-        if isinstance(model, Controller):
-            return None
-        return lambda obs: model.predict(np.asarray(obs, dtype=np.float32), deterministic=True)[0]
+        return None if isinstance(model, Controller) else sb3_act(model)
 
 
 def _register() -> None:

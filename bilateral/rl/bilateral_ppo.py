@@ -93,7 +93,14 @@ class BilateralPPO(PPO):
         Everything else as ``stable_baselines3.PPO``; ``policy_kwargs`` as ``BilateralPolicy``.
     """
 
-    def __init__(self, policy, env, objectives: list[dict[str, float]], **kwargs) -> None:
+    def __init__(self, policy, env, objectives: list[dict[str, float]] | None = None, **kwargs) -> None:
+        if kwargs.get("clip_range_vf") is not None:
+            raise ValueError("BilateralPPO does not clip value updates (clip_range_vf); leave it None")
+        if objectives is None:
+            if kwargs.get("_init_setup_model", True):
+                raise ValueError("BilateralPPO needs its objectives: [left, right] or [shared] reward weightings")
+            super().__init__(policy, env, **kwargs)  # BilateralPPO.load: SB3 restores the objectives next
+            return
         if len(objectives) not in (1, 2):
             raise ValueError("BilateralPPO takes one objective, or two (left, right)")
         self.objectives = [check_weights(w) for w in objectives]
@@ -157,20 +164,22 @@ class BilateralPPO(PPO):
 
     # -- the update -----------------------------------------------------------------------------
     def losses(self, rollout_data: RolloutBufferSamples, clip_range: float) -> dict[str, torch.Tensor]:
-        """The losses of one minibatch: a clipped-surrogate policy loss per objective (with the entropy
-        bonus), and the critic's value loss (summed over heads)."""
+        """The losses of one minibatch: per objective, SB3's clipped-surrogate policy loss plus the
+        entropy bonus (``left``/``right``, or ``policy`` with one objective); the critic's value loss
+        (``value``: SB3's MSE, summed over the heads, before ``vf_coef``); and what PPO logs."""
         values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, rollout_data.actions)
         advantages = rollout_data.advantages
-        if self.normalize_advantage and len(advantages) > 1:
+        if self.normalize_advantage and len(advantages) > 1:  # each objective's advantages on their own
             advantages = (advantages - advantages.mean(0)) / (advantages.std(0) + 1e-8)
         ratio = torch.exp(log_prob - rollout_data.old_log_prob)[:, None]
         surrogate = torch.min(advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_range, 1 + clip_range))
         entropy_loss = -torch.mean(entropy)
-        policy_losses = -surrogate.mean(0) + self.ent_coef * entropy_loss  # (n_objectives,)
-        value_loss = F.mse_loss(rollout_data.returns, values, reduction="none").mean(0).sum()
+        policy_gradient = -surrogate.mean(0)  # (n_objectives,)
+        policy_losses = policy_gradient + self.ent_coef * entropy_loss
         out = {
-            "value": self.vf_coef * value_loss,
+            "value": F.mse_loss(rollout_data.returns, values, reduction="none").mean(0).sum(),
             "entropy": entropy_loss,
+            "policy_gradient": policy_gradient.mean(),
             "log_ratio": log_prob - rollout_data.old_log_prob,
             "clip_fraction": torch.mean((torch.abs(ratio - 1) > clip_range).float()),
         }
@@ -182,32 +191,39 @@ class BilateralPPO(PPO):
 
     def backward(self, losses: dict[str, torch.Tensor]) -> None:
         """Gradients of a minibatch: routed by hemisphere with two objectives, plain PPO with one."""
+        value = self.vf_coef * losses["value"]
         if len(self.objectives) == 2:
             route_gradients(
                 self.policy.named_parameters(),
                 self.policy.owner,
-                {"left": losses["left"], "right": losses["right"], "critic": losses["value"]},
+                {"left": losses["left"], "right": losses["right"], "critic": value},
             )
         else:
-            (losses["policy"] + losses["value"]).backward()
+            (losses["policy"] + value).backward()
 
     def train(self) -> None:
-        """SB3's PPO update (epochs of shuffled minibatches, clipping, KL early stop) on our losses."""
+        """SB3's PPO update (epochs of shuffled minibatches, clipping, KL early stop) on our losses,
+        logged under SB3's names (plus ``left_loss``/``right_loss`` and the Beta concentration)."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)
         logs: dict[str, list[float]] = {}
         continue_training = True
         for _ in range(self.n_epochs):
+            approx_kl_divs = []
             for rollout_data in self.rollout_buffer.get(self.batch_size):
                 losses = self.losses(rollout_data, clip_range)
                 with torch.no_grad():
                     log_ratio = losses["log_ratio"]
                     approx_kl = torch.mean((torch.exp(log_ratio) - 1) - log_ratio).item()
-                for key in ("left", "right", "policy", "value", "entropy", "clip_fraction"):
+                approx_kl_divs.append(approx_kl)
+                for key in ("left", "right", "policy_gradient", "value", "entropy", "clip_fraction"):
                     if key in losses:
                         logs.setdefault(key, []).append(losses[key].item())
-                logs.setdefault("approx_kl", []).append(approx_kl)
+                total = (
+                    sum(losses[k] for k in ("left", "right", "policy") if k in losses) + self.vf_coef * losses["value"]
+                )
+                logs.setdefault("loss", []).append(total.item())
                 if self.target_kl is not None and approx_kl > 1.5 * self.target_kl:
                     continue_training = False
                     break
@@ -218,11 +234,18 @@ class BilateralPPO(PPO):
             self._n_updates += 1
             if not continue_training:
                 break
+        names = {
+            "left": "left_loss",
+            "right": "right_loss",
+            "policy_gradient": "policy_gradient_loss",
+            "value": "value_loss",
+            "entropy": "entropy_loss",
+            "clip_fraction": "clip_fraction",
+            "loss": "loss",
+        }
         for key, values in logs.items():
-            self.logger.record(
-                f"train/{key}_loss" if key in ("left", "right", "policy", "value", "entropy") else f"train/{key}",
-                float(np.mean(values)),
-            )
+            self.logger.record(f"train/{names[key]}", float(np.mean(values)))
+        self.logger.record("train/approx_kl", float(np.mean(approx_kl_divs)))  # the last epoch's, as SB3
         explained = [
             explained_variance(
                 self.rollout_buffer.values[..., k].flatten(), self.rollout_buffer.returns[..., k].flatten()
@@ -231,4 +254,5 @@ class BilateralPPO(PPO):
         ]
         self.logger.record("train/explained_variance", float(np.mean(explained)))
         self.logger.record("train/concentration", self.policy.log_concentration.exp().mean().item())
+        self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

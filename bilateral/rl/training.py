@@ -112,6 +112,7 @@ def make_env(config: RLConfig, n_envs: int | None = None):
     reward = objectives(config.variant)[0]
     kwargs = {
         "max_episode_steps": config.trial_steps,
+        "trial_steps": config.trial_steps,
         "proprioception_noise": config.proprioception_noise,
         "vision_noise": config.vision_noise,
         **{f"{term}_weight": reward.get(term, 0.0) for term in TERMS},
@@ -219,9 +220,16 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
         summary = json.loads((out / "summary.json").read_text())
         if summary.get("finished"):
             return summary
-    if out.exists():
-        shutil.rmtree(out)  # an interrupted RL run has nothing to resume from
-    out.mkdir(parents=True)
+    if out.exists() and any(out.iterdir()):
+        previous = out / "config.json"
+        try:
+            ours = json.loads(previous.read_text()).get("method") == config.method
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise ValueError(f"{out} is not empty and holds no unfinished {config.method} run; use another --out")
+        shutil.rmtree(out)  # an interrupted RL run has nothing to resume from: start it again
+    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", asdict(config))
     torch.set_num_threads(1)  # small MLPs and in-process environments: one thread is fastest
     env = make_env(config)
@@ -262,7 +270,8 @@ def load_policy(path: str | Path):
     payload = checkpoint.load(path)
     config = RLConfig.from_dict(payload["config"])
     env = make_env(config, n_envs=1)
-    algorithm = build_algorithm(config, env)
+    # only the policy is wanted: no replay buffer for SAC (the weights do not depend on its size)
+    algorithm = build_algorithm(dataclasses.replace(config, buffer_size=1, learning_starts=0), env)
     env.close()
     policy = algorithm.policy
     policy.load_state_dict(payload["policy"])
@@ -272,8 +281,14 @@ def load_policy(path: str | Path):
         controller.eval()
         return controller, config, None
 
+    return policy, config, sb3_act(policy)
+
+
+def sb3_act(policy):
+    """``act(observations (N, 16)) -> excitations (N, 6)``: an SB3 policy's deterministic actions."""
+
     def act(obs: np.ndarray) -> np.ndarray:
-        actions, _ = policy.predict(obs.astype(np.float32), deterministic=True)
+        actions, _ = policy.predict(np.asarray(obs, dtype=np.float32), deterministic=True)
         return actions
 
-    return policy, config, act
+    return act
