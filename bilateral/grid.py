@@ -381,11 +381,11 @@ def run_grid(
 def _run_local(pending, root, budget, results, workers, max_retries, progress, skipped, worker) -> None:
     """Run ``pending`` in a process pool, appending each run's result to ``results`` as it ends.
 
-    If a worker process dies (killed, out of memory), the pool breaks and every run it held is lost:
-    those runs are tried again in a fresh pool, up to ``max_retries`` times, then reported as failed.
+    At most ``workers`` runs are in flight. If a worker process dies (killed, out of memory), the pool
+    breaks and the runs in flight are lost (their checkpoints are not); the one that died cannot be
+    told from the one beside it, so each of them is then run alone, and a run that dies alone is
+    tried again up to ``max_retries`` times before it is reported as failed. The others go on.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
     from tqdm.auto import tqdm
 
     run = worker or _run_in_worker
@@ -398,37 +398,52 @@ def _run_local(pending, root, budget, results, workers, max_retries, progress, s
         bar.update()
         bar.set_postfix(counts)
 
-    attempts = dict.fromkeys((s.key for s in pending), 0)
     try:
         if workers <= 1:
             for spec in pending:
                 record(run(spec, str(root), budget))
             return
-        while pending:
-            lost = []
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run, spec, str(root), budget): spec for spec in pending}
-                while futures:
-                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        spec = futures.pop(future)
-                        try:
-                            record(future.result())
-                        except BrokenProcessPool as error:
-                            attempts[spec.key] += 1
-                            if attempts[spec.key] > max_retries:
-                                record(
-                                    {
-                                        "key": spec.key,
-                                        "status": "failed",
-                                        "error": f"worker process died {attempts[spec.key]} times: {error}",
-                                    }
-                                )
-                            else:
-                                lost.append(spec)
-            pending = lost
+        queue = list(pending)
+        while queue:
+            suspects, queue = _in_pool(queue, workers, run, root, budget, record)
+            for spec in suspects:
+                for attempt in range(1, max_retries + 2):
+                    if not _in_pool([spec], 1, run, root, budget, record)[0]:
+                        break
+                    if attempt > max_retries:
+                        error = f"its worker process died {attempt} times when it ran alone"
+                        record({"key": spec.key, "status": "failed", "error": error})
     finally:
         bar.close()
+
+
+def _in_pool(specs, workers, run, root, budget, record) -> tuple[list, list]:
+    """Run ``specs`` in a fresh pool of ``workers`` processes, ``record``-ing results as they come.
+
+    Returns the runs that were in flight when a worker process died, and those not started then.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    queue, futures, lost, broken = list(specs), {}, [], False
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        while queue or futures:
+            while not broken and queue and len(futures) < workers:
+                try:
+                    futures[pool.submit(run, queue[0], str(root), budget)] = queue[0]
+                    queue.pop(0)
+                except BrokenProcessPool:
+                    broken = True
+            if not futures:
+                break
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                spec = futures.pop(future)
+                try:
+                    record(future.result())
+                except BrokenProcessPool:
+                    broken = True
+                    lost.append(spec)
+    return lost, queue
 
 
 def finished_runs(root: str | Path) -> list[Path]:

@@ -163,6 +163,25 @@ def test_a_dying_worker_process_loses_only_its_runs_which_are_retried(tmp_path):
     assert len(finished_runs(tmp_path)) == 4
 
 
+def worker_always_dying(spec, root, budget):
+    """A run body whose process always dies (SIGKILL) on distal/hold/uni/seed0."""
+    from bilateral.grid import _run_in_worker
+
+    if spec.key == "distal/hold/uni/seed0":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _run_in_worker(spec, root, budget)
+
+
+def test_a_run_that_always_kills_its_worker_fails_alone(tmp_path):
+    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"))
+    counts = run_grid(grid, tmp_path, workers=2, progress=False, max_retries=1, worker=worker_always_dying)
+    assert counts == {"finished": 3, "skipped": 0, "failed": 1}
+    failures = json.loads((tmp_path / "failures.json").read_text())
+    assert list(failures) == ["distal/hold/uni/seed0"]
+    assert "died 2 times" in failures["distal/hold/uni/seed0"]["error"]
+    assert len(finished_runs(tmp_path)) == 3
+
+
 def test_two_drivers_cannot_run_one_grid(tmp_path):
     import fcntl
 
