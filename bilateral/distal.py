@@ -31,7 +31,7 @@ import torch
 
 from bilateral import checkpoint
 from bilateral.controllers import CALLOSUM_KINDS, Bilateral, Controller, build_controller
-from bilateral.io import atomic_path, write_json
+from bilateral.io import atomic_path, remove_stale_temporaries, write_json
 from bilateral.losses import TERMS, TrialTerms, loss_weights
 from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
@@ -341,6 +341,7 @@ class Trainer:
             raise ValueError(f"{self.out} already holds a run; pass --resume to continue it, or use another --out")
         self.out.mkdir(parents=True, exist_ok=True)
         if existing:
+            remove_stale_temporaries(self.out)  # left by a write the kill interrupted
             self._restore()
         elif (self.out / "metrics.csv").exists() and not resume:
             raise ValueError(f"{self.out} already holds training logs; use another --out")

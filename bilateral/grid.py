@@ -40,7 +40,7 @@ import pandas as pd
 from bilateral.checkpoint import CheckpointError
 from bilateral.distal import ConfigMismatchError
 from bilateral.evaluation import EVALUATION_VERSION
-from bilateral.io import atomic_path, write_json
+from bilateral.io import atomic_path, remove_stale_temporaries, write_json
 from bilateral.variants import VARIANTS
 
 TASKS = ("reach", "hold")
@@ -337,7 +337,8 @@ def run_grid(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    root = prepare(grid, root)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
     if backend == "ray":
         threads = max(1, int(cpus_per_run))
     else:
@@ -345,6 +346,8 @@ def run_grid(
     specs = grid.runs(threads=threads)
     budget = grid.budget_values()
     with _exclusive(root):
+        remove_stale_temporaries(root)  # writes a killed grid interrupted; no one else writes here now
+        prepare(grid, root)
         pending = [s for s in specs if not is_finished(s.directory(root))]
         skipped = [{"key": s.key, "status": "skipped"} for s in specs if s not in pending]
         results: list[dict] = []  # filled as runs end, so an interrupted grid still records them

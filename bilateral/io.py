@@ -42,3 +42,16 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, obj) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary files that interrupted atomic writes left under ``directory``.
+
+    A process killed between creating a temporary file and renaming it into place leaves the file
+    behind (never the target half-written). Call this only where no other writer is at work: a
+    run's own folder as it starts, a grid's folder under its lock. Returns what was removed.
+    """
+    stale = [p for p in Path(directory).rglob(".*.tmp*") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

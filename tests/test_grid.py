@@ -182,6 +182,19 @@ def test_a_run_that_always_kills_its_worker_fails_alone(tmp_path):
     assert len(finished_runs(tmp_path)) == 3
 
 
+def test_temporary_files_of_a_killed_grid_are_cleared(tmp_path):
+    """A kill between writing a temporary file and renaming it leaves the file; the next run removes it."""
+    run_dir = tmp_path / "runs" / "distal" / "hold" / "uni" / "seed0"
+    run_dir.mkdir(parents=True)
+    stale = [run_dir / ".checkpoint.abc123.tmp.pt", tmp_path / ".summary.xyz.tmp.csv"]
+    for path in stale:
+        path.write_bytes(b"half")
+    grid = GridSpec(budget="tiny", seeds=1, tasks=("hold",), variants=("uni",))
+    assert run_grid(grid, tmp_path, workers=1, progress=False)["finished"] == 1
+    assert not any(path.exists() for path in stale)
+    assert not list(tmp_path.rglob(".*tmp*"))
+
+
 def test_two_drivers_cannot_run_one_grid(tmp_path):
     import fcntl
 
