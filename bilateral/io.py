@@ -27,10 +27,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; give it a normal file's mode
+        give_default_mode(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def give_default_mode(path: str | Path) -> None:
+    """Give a file or folder that ``mkstemp``/``mkdtemp`` made private the mode ``open``/``mkdir`` would."""
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~_UMASK)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from bilateral.grid import RunSpec, _run_in_worker, test_set_path
+from bilateral.io import give_default_mode
 
 TRANSFERS = ("shared", "object-store")
 
@@ -67,18 +68,12 @@ def _unpack(archive: bytes, destination: Path) -> None:
                 ):
                     raise ValueError(f"unexpected entry {member.name!r} in a run archive")
             tar.extractall(staging, members=members)
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; give it a normal folder's mode
+        give_default_mode(staging)
         if destination.exists():
             shutil.rmtree(destination)  # an unfinished local attempt: the worker's result replaces it
         os.replace(staging, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_with_ray(

@@ -7,8 +7,6 @@ here, so a set of test trials can be saved and replayed by either.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -68,14 +66,11 @@ class Trials:
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"trials are saved as .npz files, not {path.name!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
+        from bilateral.io import atomic_path  # the project's one atomic writer (stdlib only, no cycle)
+
+        with atomic_path(path) as tmp:
+            with tmp.open("wb") as f:
                 np.savez(f, **self.to_dict())
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
         return path
 
     @classmethod

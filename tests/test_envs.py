@@ -1,5 +1,6 @@
 """The Gymnasium environments and the batch stepper they share."""
 
+import os
 import warnings
 
 import gymnasium as gym
@@ -238,6 +239,10 @@ def test_terms_work_on_numpy_and_torch():
 def test_trials_save_and_replay(tmp_path):
     trials = HoldPosition(push_magnitude=5, push_rate=20).draw(np.random.default_rng(0), 4, 12)
     trials.save(tmp_path / "t.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "t.npz").stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file, not private
+    assert [p.name for p in tmp_path.iterdir()] == ["t.npz"]  # no temporary file left
     again = Trials.from_file(tmp_path / "t.npz")
     for k, v in trials.to_dict().items():
         np.testing.assert_array_equal(v, getattr(again, k))
