@@ -55,6 +55,7 @@ def run_distal(cap: float, target: float, every: float, out: Path) -> dict:
 
 def run_rl(method: str, cap: float, target: float, every_steps: int, out: Path) -> dict:
     from bilateral.rl import RLConfig, train_rl
+    from bilateral.rl.training import sb3_act
 
     variant = "bi" if method == "bilateral-ppo" else "uni"
     config = RLConfig(method=method, task="reach", variant=variant, total_steps=10**9)
@@ -67,9 +68,7 @@ def run_rl(method: str, cap: float, target: float, every_steps: int, out: Path) 
         if method == "bilateral-ppo":
             error = headline(policy.controller, config, TEST_TRIALS)["endpoint_error_m"]
         else:
-            error = headline(policy, config, TEST_TRIALS, act=lambda obs: policy.predict(obs, deterministic=True)[0])[
-                "endpoint_error_m"
-            ]
+            error = headline(policy, config, TEST_TRIALS, act=sb3_act(policy))["endpoint_error_m"]
         history.append((state["seconds"], steps, error))
         print(f"  {method}: {state['seconds']:6.0f} s, {steps:>10,} steps: {error * 100:.2f} cm", flush=True)
         state["since"] = time.perf_counter()

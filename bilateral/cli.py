@@ -139,9 +139,9 @@ def _report(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     """Render a trained controller on test trials of a task (its own by default) to a video."""
-    from bilateral.evaluation import controller_policy, make_test_set
+    from bilateral.evaluation import make_test_set
     from bilateral.methods import load_trained
-    from bilateral.video import render_trials, rollout_figure, write_video
+    from bilateral.video import render_trained, rollout_figure, write_video
 
     model, config, policy = load_trained(args.checkpoint)
     task = args.task or config.task
@@ -150,15 +150,8 @@ def _render(args: argparse.Namespace) -> int:
         if policy is not None:
             raise ValueError("lesions apply to controllers (distal or bilateral-ppo), not to MlpPolicy networks")
         model.lesion = args.lesion
-    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
-    rollouts = render_trials(
-        task,
-        policy or controller_policy(model),
-        trials,
-        args.trials,
-        width=args.width,
-        height=args.height,
-        env_kwargs=env_kwargs,
+    rollouts = render_trained(
+        model, config, policy, trials, args.trials, task=task, width=args.width, height=args.height
     )
     frames = [frame for rollout in rollouts for frame in rollout.frames]
     out = write_video(args.out, frames, fps=args.fps)

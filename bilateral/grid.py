@@ -381,6 +381,27 @@ def run_grid(
     return counts
 
 
+class Tally:
+    """Results of runs as they end (appended to ``results``), and a progress bar of the grid's runs:
+    done, failed and running, with tqdm's elapsed time and ETA. Used by both backends."""
+
+    def __init__(self, results: list[dict], pending: int, skipped: int, desc: str, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.results = results
+        self.counts = {"finished": 0, "failed": 0}
+        self.bar = tqdm(total=pending + skipped, initial=skipped, desc=desc, unit="run", disable=not progress)
+
+    def record(self, result: dict, running: int) -> None:
+        self.results.append(result)
+        self.counts[result["status"]] = self.counts.get(result["status"], 0) + 1
+        self.bar.update()
+        self.bar.set_postfix(done=self.counts["finished"], failed=self.counts["failed"], running=running)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _run_local(pending, root, budget, results, workers, max_retries, progress, skipped, worker) -> None:
     """Run ``pending`` in a process pool, appending each run's result to ``results`` as it ends.
 
@@ -389,39 +410,29 @@ def _run_local(pending, root, budget, results, workers, max_retries, progress, s
     told from the one beside it, so each of them is then run alone, and a run that dies alone is
     tried again up to ``max_retries`` times before it is reported as failed. The others go on.
     """
-    from tqdm.auto import tqdm
-
     run = worker or _run_in_worker
-    counts = {"finished": 0, "failed": 0}
-    bar = tqdm(total=len(pending) + skipped, initial=skipped, desc="grid", unit="run", disable=not progress)
-
-    def record(result: dict) -> None:
-        results.append(result)
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-        bar.update()
-        bar.set_postfix(counts)
-
+    tally = Tally(results, len(pending), skipped, "grid", progress)
     try:
         if workers <= 1:
             for spec in pending:
-                record(run(spec, str(root), budget))
+                tally.record(run(spec, str(root), budget), running=0)
             return
         queue = list(pending)
         while queue:
-            suspects, queue = _in_pool(queue, workers, run, root, budget, record)
+            suspects, queue = _in_pool(queue, workers, run, root, budget, tally)
             for spec in suspects:
                 for attempt in range(1, max_retries + 2):
-                    if not _in_pool([spec], 1, run, root, budget, record)[0]:
+                    if not _in_pool([spec], 1, run, root, budget, tally)[0]:
                         break
                     if attempt > max_retries:
                         error = f"its worker process died {attempt} times when it ran alone"
-                        record({"key": spec.key, "status": "failed", "error": error})
+                        tally.record({"key": spec.key, "status": "failed", "error": error}, running=0)
     finally:
-        bar.close()
+        tally.close()
 
 
-def _in_pool(specs, workers, run, root, budget, record) -> tuple[list, list]:
-    """Run ``specs`` in a fresh pool of ``workers`` processes, ``record``-ing results as they come.
+def _in_pool(specs, workers, run, root, budget, tally: Tally) -> tuple[list, list]:
+    """Run ``specs`` in a fresh pool of ``workers`` processes, recording results in ``tally`` as they come.
 
     Returns the runs that were in flight when a worker process died, and those not started then.
     """
@@ -442,7 +453,7 @@ def _in_pool(specs, workers, run, root, budget, record) -> tuple[list, list]:
             for future in done:
                 spec = futures.pop(future)
                 try:
-                    record(future.result())
+                    tally.record(future.result(), running=len(futures))
                 except BrokenProcessPool:
                     broken = True
                     lost.append(spec)

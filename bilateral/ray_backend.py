@@ -26,10 +26,9 @@ import os
 import shutil
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
-from bilateral.grid import RunSpec, _run_in_worker, test_set_path
+from bilateral.grid import RunSpec, Tally, _run_in_worker, test_set_path
 from bilateral.io import give_default_mode
 
 TRANSFERS = ("shared", "object-store")
@@ -102,7 +101,6 @@ def run_with_ray(
         import ray
     except ImportError:
         raise ValueError("the ray backend needs the ray extra: pip install -e '.[ray]'") from None
-    from tqdm.auto import tqdm
 
     if transfer not in TRANSFERS:
         raise ValueError(f"transfer must be one of {TRANSFERS}, got {transfer!r}")
@@ -120,9 +118,7 @@ def run_with_ray(
     pending = {
         remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task), worker): spec for spec in specs
     }
-    counts = {"finished": 0, "failed": 0}
-    start = time.perf_counter()
-    bar = tqdm(total=len(specs) + skipped, initial=skipped, desc="grid (ray)", unit="run", disable=not progress)
+    tally = Tally(results, len(specs), skipped, "grid (ray)", progress)
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -135,16 +131,8 @@ def run_with_ray(
                         _unpack(archive, spec.directory(root))
                 except Exception as error:  # the worker died too often, or its folder could not be unpacked
                     result = {"key": spec.key, "status": "failed", "error": f"{type(error).__name__}: {error}"}
-                results.append(result)
-                counts[result["status"]] = counts.get(result["status"], 0) + 1
-                bar.update()
-                bar.set_postfix(
-                    done=counts["finished"],
-                    failed=counts["failed"],
-                    running=len(pending),
-                    elapsed=f"{time.perf_counter() - start:.0f}s",
-                )
+                tally.record(result, running=len(pending))
     finally:
-        bar.close()
+        tally.close()
         if started_here:
             ray.shutdown()

@@ -17,6 +17,7 @@ the mean over seeds, and of the difference of two variants' means (seeds resampl
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,13 +108,13 @@ def welch_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if len(a) < 2 or len(b) < 2:
         return (float("nan"), float("nan"))
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
-    if se == 0:
-        return (float(diff), float(diff))
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, df) * se
-    return float(diff - half), float(diff + half)
+    if a.var() == 0 and b.var() == 0:  # no spread at all: the difference is exact
+        diff = float(a.mean() - b.mean())
+        return (diff, diff)
+    with warnings.catch_warnings():  # one group without spread: scipy warns, and its answer is right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(CONFIDENCE)
+    return float(ci.low), float(ci.high)
 
 
 EQUIVALENCE_MARGIN = 0.10  # "as good as": at most 10 % worse than the reference, at the CI's upper end
@@ -490,9 +491,8 @@ def side_by_side_video(
     height: int = 240,
 ) -> Path | None:
     """The chosen variants (seed 0) on the same first test trials, side by side, one after another."""
-    from bilateral.evaluation import controller_policy
     from bilateral.methods import load_trained
-    from bilateral.video import render_trials, side_by_side, write_video
+    from bilateral.video import render_trained, side_by_side, write_video
     from envs.tasks import Trials
 
     runs = _runs_by_variant(root, method, task)
@@ -502,11 +502,7 @@ def side_by_side_video(
     test = Trials.from_file(root / "test_sets" / f"{task}.npz")
     per_variant = []
     for variant in variants:
-        model, config, policy = load_trained(runs[variant])
-        env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
-        rollouts = render_trials(
-            task, policy or controller_policy(model), test, trials, width=width, height=height, env_kwargs=env_kwargs
-        )
+        rollouts = render_trained(*load_trained(runs[variant]), test, trials, task=task, width=width, height=height)
         per_variant.append([[_labelled(f, f"{variant}  trial {k}") for f in r.frames] for k, r in enumerate(rollouts)])
     frames = []
     for k in range(len(per_variant[0])):

@@ -102,6 +102,26 @@ def render_trials(
     ]
 
 
+def render_trained(
+    model, config, act, trials, count: int, *, task: str | None = None, width: int = 640, height: int = 480
+) -> list[Rollout]:
+    """Rendered rollouts of a trained run, as ``bilateral.methods.load_trained`` gives it (``act`` None:
+    the torch controller ``model`` acts, lesions included), on the first ``count`` of ``trials`` of
+    ``task`` (default: the one it learnt), with the observation noise it was trained with."""
+    from bilateral.evaluation import controller_policy
+
+    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
+    return render_trials(
+        task or config.task,
+        act or controller_policy(model),
+        trials,
+        count,
+        width=width,
+        height=height,
+        env_kwargs=env_kwargs,
+    )
+
+
 def side_by_side(frame_lists: list[list[np.ndarray]]) -> list[np.ndarray]:
     """Frames of several rollouts placed left to right (shorter ones hold their last frame)."""
     n = max(len(f) for f in frame_lists)
