@@ -29,14 +29,16 @@ from envs.batch import N_OBS  # the observations the controllers read
 N_MUSCLES = 6
 LESIONS = ("high-left", "high-right", "low-left", "low-right", "cc")
 CALLOSUM_KINDS = ("paper", "learned")
+INITIALISATIONS = ("torch", "glorot")  # PyTorch's default; Keras's (Glorot-uniform weights, zero biases)
+HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
 
 
 @dataclass
 class ControllerOutput:
     """One step of a controller: excitations (B, 6) and the hidden activity of each stack.
 
-    ``layers`` maps ``"left"``/``"right"`` (bilateral) or ``"hidden"`` (unilateral) to the list of
-    that stack's layer activations, each (B, width).
+    ``layers`` maps ``"left"``/``"right"`` (bilateral) or ``"unilateral"`` to the list of that stack's
+    layer activations, each (B, width).
     """
 
     excitation: torch.Tensor
@@ -74,6 +76,12 @@ class Hemisphere(nn.Module):
             for layer in self.callosum:
                 nn.init.zeros_(layer.weight)  # starts as no crossing; training opens it
 
+    def layer(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``k``'s activity ``tanh(W_k x + b_k)`` (``F.linear``: a module call costs more than the
+        product on these tiny layers, and the controller runs once per step of every trial)."""
+        layer = self.layers[k]
+        return torch.tanh(F.linear(x, layer.weight, layer.bias))
+
     @property
     def width(self) -> int:
         return self.layers[0].out_features
@@ -95,6 +103,10 @@ class Controller(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> ControllerOutput:
         raise NotImplementedError
+
+    def _excitation(self, h: torch.Tensor) -> torch.Tensor:
+        """The sigmoid output layer."""
+        return torch.sigmoid(F.linear(h, self.output.weight, self.output.bias))
 
     @property
     def lesion(self) -> str | None:
@@ -123,6 +135,24 @@ class Controller(nn.Module):
         head = parameter_name.split(".", 1)[0]
         return head if head in ("left", "right") else "shared"
 
+    def initialise(self, init: str) -> None:
+        """Re-draw the dense layers' weights as ``init`` says: ``"torch"`` leaves PyTorch's default;
+        ``"glorot"`` is Keras's (the authors' example): Glorot-uniform weights and zero biases. The
+        output bias and a learned callosum keep their starting values."""
+        if init not in INITIALISATIONS:
+            raise ValueError(f"init must be one of {INITIALISATIONS}, got {init!r}")
+        if init == "torch":
+            return
+        with torch.no_grad():
+            for name, module in self.named_modules():
+                if isinstance(module, nn.Linear) and ".callosum." not in f".{name}.":
+                    nn.init.xavier_uniform_(module.weight)
+                    if module is not self.output:
+                        nn.init.zeros_(module.bias)
+
+    def constrain_(self) -> None:
+        """Project the parameters back into their allowed range after an update (nothing to do here)."""
+
 
 class Unilateral(Controller):
     """One stack of ``depth`` tanh layers of ``width`` units, then the sigmoid output layer."""
@@ -133,10 +163,10 @@ class Unilateral(Controller):
 
     def forward(self, obs: torch.Tensor) -> ControllerOutput:
         h, layers = obs, []
-        for layer in self.hidden.layers:
-            h = torch.tanh(layer(h))
+        for k in range(self.hidden.depth):
+            h = self.hidden.layer(k, h)
             layers.append(h)
-        return ControllerOutput(torch.sigmoid(self.output(h)), {"hidden": layers})
+        return ControllerOutput(self._excitation(h), {"unilateral": layers})
 
 
 class Bilateral(Controller):
@@ -145,29 +175,49 @@ class Bilateral(Controller):
 
     ``callosum``: ``None``, ``"paper"`` (parameter-free: max-pool 2 and left zero-pad) or
     ``"learned"`` (a dense map from the other hemisphere's previous layer, initialised at zero).
+    ``hemisphere_weights``: ``"softplus"`` (w = softplus(raw), smooth and positive) or ``"clamp"``
+    (w = raw, clamped at 0 after every update by ``constrain_``: the Keras constraint of the authors'
+    example). Both start at w = 0.5.
     """
 
     supported_lesions = LESIONS
 
-    def __init__(self, width: int = 10, depth: int = 2, callosum: str | None = None, output_bias: float = -3.0) -> None:
+    def __init__(
+        self,
+        width: int = 10,
+        depth: int = 2,
+        callosum: str | None = None,
+        output_bias: float = -3.0,
+        hemisphere_weights: str = "softplus",
+    ) -> None:
         if width % 2:
             raise ValueError(
                 f"a bilateral model splits its width between two hemispheres: width must be even, got {width}"
             )
         if callosum is not None and callosum not in CALLOSUM_KINDS:
             raise ValueError(f"callosum must be None or one of {CALLOSUM_KINDS}, got {callosum!r}")
+        if hemisphere_weights not in HEMISPHERE_WEIGHTS:
+            raise ValueError(f"hemisphere_weights must be one of {HEMISPHERE_WEIGHTS}, got {hemisphere_weights!r}")
         half = width // 2
         super().__init__(half, output_bias)
         self.callosum = callosum
         self.left = Hemisphere(half, depth, learned_callosum=callosum == "learned")
         self.right = Hemisphere(half, depth, learned_callosum=callosum == "learned")
-        # w = softplus(raw) keeps the hemisphere weights positive and smooth; raw starts at w = 0.5
-        self.raw_hemisphere_weights = nn.Parameter(torch.full((2,), math.log(math.expm1(0.5))))
+        self.weighting = hemisphere_weights
+        start = math.log(math.expm1(0.5)) if hemisphere_weights == "softplus" else 0.5
+        self.raw_hemisphere_weights = nn.Parameter(torch.full((2,), start))
 
     @property
     def hemisphere_weights(self) -> torch.Tensor:
-        """(w_L, w_R), both > 0."""
-        return F.softplus(self.raw_hemisphere_weights)
+        """(w_L, w_R), both >= 0."""
+        if self.weighting == "softplus":
+            return F.softplus(self.raw_hemisphere_weights)
+        return self.raw_hemisphere_weights
+
+    def constrain_(self) -> None:
+        if self.weighting == "clamp":
+            with torch.no_grad():
+                self.raw_hemisphere_weights.clamp_(min=0.0)
 
     def _cross(self, receiver: Hemisphere, k: int, other: torch.Tensor) -> torch.Tensor:
         if self.callosum == "paper":
@@ -186,24 +236,37 @@ class Bilateral(Controller):
             if k > 0 and crossing:
                 in_l = h_l + self._cross(self.left, k - 1, h_r)
                 in_r = h_r + self._cross(self.right, k - 1, h_l)
-            h_l = torch.tanh(self.left.layers[k](in_l))
-            h_r = torch.tanh(self.right.layers[k](in_r))
+            h_l = self.left.layer(k, in_l)
+            h_r = self.right.layer(k, in_r)
             left.append(h_l)
             right.append(h_r)
         w = self.hemisphere_weights
         out_l = torch.zeros_like(h_l) if lesion == "low-left" else w[0] * h_l
         out_r = torch.zeros_like(h_r) if lesion == "low-right" else w[1] * h_r
-        return ControllerOutput(torch.sigmoid(self.output(out_l + out_r)), {"left": left, "right": right})
+        return ControllerOutput(self._excitation(out_l + out_r), {"left": left, "right": right})
 
 
-def build_controller(structure: str, width: int, depth: int, callosum: str | None = None, output_bias: float = -3.0):
-    """A ``Unilateral`` or ``Bilateral`` controller (``structure`` names which)."""
+def build_controller(
+    structure: str,
+    width: int,
+    depth: int,
+    callosum: str | None = None,
+    output_bias: float = -3.0,
+    *,
+    init: str = "torch",
+    hemisphere_weights: str = "softplus",
+) -> Controller:
+    """A ``Unilateral`` or ``Bilateral`` controller (``structure`` names which), initialised by ``init``
+    (see ``Controller.initialise``) from torch's current random state."""
     if width < 1 or depth < 1:
         raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
     if structure == "unilateral":
         if callosum is not None:
             raise ValueError("a unilateral controller has no callosum")
-        return Unilateral(width, depth, output_bias)
-    if structure == "bilateral":
-        return Bilateral(width, depth, callosum, output_bias)
-    raise ValueError(f"structure must be 'unilateral' or 'bilateral', got {structure!r}")
+        model = Unilateral(width, depth, output_bias)
+    elif structure == "bilateral":
+        model = Bilateral(width, depth, callosum, output_bias, hemisphere_weights)
+    else:
+        raise ValueError(f"structure must be 'unilateral' or 'bilateral', got {structure!r}")
+    model.initialise(init)
+    return model

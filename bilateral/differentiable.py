@@ -1,77 +1,472 @@
-"""A differentiable MuJoCo step: torch autograd through the arm, by MuJoCo's own Jacobians.
+"""Training through the arm: whole trials of a controller on MuJoCo arms, differentiated.
 
-MuJoCo is not written for automatic differentiation, but it differentiates its own step by
-finite differences (``mujoco.mjd_transitionFD``): for state ``x = (qpos, qvel, act)`` and controls
-``u``, ``A = dx'/dx``, ``B = dx'/du`` and the sensor Jacobian ``C = ds/dx`` (DESIGN §5). The
-functions here run a batch of arms (``envs.ArmBatch``) forward and, in the backward pass, return
-the vector-Jacobian products ``A^T g`` and ``B^T g`` (+ ``C^T g_s``), so a loss on hand positions and
-excitations backpropagates through whole trials (backpropagation through time).
+MuJoCo is not written for automatic differentiation. This module runs a controller in closed loop
+on a batch of arms, keeps MuJoCo's Jacobians of every step, and turns losses on the trajectory into
+the gradient of the controller's weights through the arm's dynamics and the controller's own
+observations (backpropagation through time, DESIGN §5). It is the one home of the differentiable
+step; ``envs.ArmBatch`` only builds observations (delays, noise) and keeps the trials.
+
+Contract
+--------
+State ``x = (qpos, qvel, act)`` (10 values: rad, rad/s, muscle activation), sensors ``s = h(x)``
+(15: muscle lengths m, muscle velocities m/s, hand position m), excitations ``u`` (6, in [0, 1]).
+At control step t = 0 .. T-1 the controller sees ``o_t`` (``envs.ArmBatch``: sensors of ``delay``
+steps before, 0 = the current state ``x_t``), sends ``u_t``, and the arm steps ``x_t -> x_{t+1}``.
+Every step yields ``A_t = dx_{t+1}/dx_t``, ``B_t = dx_{t+1}/du_t`` and ``C_t = ds_t/dx_t`` at the state
+stepped from; ``C_{t+1}`` (the sensors the next observation is built from) is therefore the next
+step's ``C``, and only the last state's is computed on its own. Only their nonzero blocks are kept
+(``TrialJacobians``): ``A = [[pv, pa], [0, diag(aa)]]``, ``B = [[0], [diag(au)]]``, ``C = [sensors, 0]``
+over (qpos and qvel, activation).
+
+How the Jacobians are had (``JacobianStepper``). With MuJoCo's Euler integrator, muscle actuators
+(no ``actearly``, no bias: force = gain(length, velocity) x activation), no damping and no active
+constraint, all but the qpos columns are known in closed form from what MuJoCo computes anyway:
+
+- excitation reaches only the next activation: ``d act'/d u`` and ``d act'/d act`` are diagonal,
+  from the activation dynamics (``activation_derivatives``, MuJoCo's ``mju_muscleDynamics``), and
+  zero where the activation limit clamps;
+- activation reaches ``qvel'`` through the muscle force, which is linear in it:
+  ``d qvel'/d act_i = dt M^-1 r_i gain_i`` (r_i the moment arm of muscle i, gain = force /
+  activation), and ``d qpos'/d act = dt d qvel'/d act`` (semi-implicit Euler);
+- velocity reaches ``qvel'`` through the muscle forces' force-velocity curve and through the
+  Coriolis and centripetal forces c(q, v): ``d qvel'/d v = I + dt M^-1 (R^T diag(act dgain/dvel) R -
+  dc/dv)``, with MuJoCo's force-velocity curve (``force_velocity``) and ``dc/dv`` from the Christoffel
+  symbols of the mass matrix, whose derivatives come with the qpos differences below;
+- sensors do not depend on activation, and of velocity only the muscle velocities do: ``R v``.
+
+Only the qpos columns are finite differences: every arm is simulated three times in one
+multi-threaded call of ``mujoco.batch`` -- as it is, and with qpos 0 and qpos 1 moved by ``eps`` --
+and the differences of the next states, of the sensors and of the mass matrix give those columns
+(and ``dM/dq``). Each step only records what MuJoCo computed; the Jacobians of a whole trial are
+assembled at once afterwards (``JacobianStepper.jacobians``). Where a constraint is active (a joint
+at or beyond its limit: ``nefc > 0`` in any of an arm's simulations) the closed form of the
+activation and velocity columns does not hold: they are then finite differences too, all such
+trial-steps in one more batched MuJoCo call. Where an arm's state sits within ``eps`` of a limit its
+differences straddle the constraint's switch (some of its simulations have the constraint, some not)
+and give absurd entries (DESIGN §5): its Jacobians are then MuJoCo's full finite differences
+(``mjd_transitionFD``), taken a few ``eps`` to the side of the limit the joint is on. Both are
+counted (``TrialJacobians.fallback``, ``nudged``).
+
+The gradient (``ClosedLoop``). The forward pass runs the controller step by step without autograd.
+Afterwards the controller is run once more on all observations at once with autograd, which gives
+the excitations and hidden activity the losses see, and ``J_t = d u_t / d o_t`` for every trial and
+step. ``ClosedLoop.surrogates`` takes losses of those tensors and sweeps backwards once, for all
+losses together, through the arm (``A``, ``B``, ``C``), the observations and ``J``; it returns, per
+loss, a surrogate whose gradient with respect to the controller's weights is that loss's total
+gradient -- to be routed or backpropagated as any loss would be.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
 import torch
+from mujoco.batch import Batch
 
-from envs.batch import ArmBatch, Jacobians
+from bilateral.rollout import Trajectory, layer_activity
+from envs.batch import HAND, INTEGRATION_SPEC, N_SENSORS, N_STATE, ArmBatch, check_excitation, delayed
+from envs.tasks import Trials
+
+N_MUSCLES = 6
+PERTURBED = 2  # finite-difference columns: qpos 0, qpos 1
+STATE = slice(1, 11)  # x = (qpos, qvel, act) inside an mjSTATE_INTEGRATION row (after time)
+POSITION_VELOCITY = slice(1, 5)
+QVEL, ACT, CTRL = slice(3, 5), slice(5, 11), slice(13, 19)  # inside an mjSTATE_INTEGRATION row
 
 
-class MuJoCoStep(torch.autograd.Function):
-    """``x_{t+1}, s_t = step(x_t, u_t)`` for every arm of an ``ArmBatch``.
+def _sigmoid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MuJoCo's quintic ``mju_sigmoid`` on [0, 1] and its derivative."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * x * (3 * x * (2 * x - 5) + 10), 30 * x * x * (x - 1) ** 2
 
-    ``state`` (N, 10) must hold the arms' current MuJoCo state (it carries the autograd graph; the
-    values come from the ``ArmBatch``), ``excitation`` (N, 6) in [0, 1]. Returns the next state
-    (N, 10) and the sensors of the state stepped from, ``s_t = h(x_t)`` (N, 15), both float64.
+
+def activation_derivatives(
+    excitation: np.ndarray, activation: np.ndarray, dynprm: np.ndarray, actrange: np.ndarray, dt: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(d act'/d u, d act'/d act)``, each (N, 6), of one Euler step of MuJoCo's muscle activation.
+
+    ``act' = clip(act + dt * (c - act) / tau, actrange)`` with ``c = clip(u, 0, 1)`` and the time constant
+    ``tau`` of ``mju_muscleDynamics``: ``tau_act = p0 (0.5 + 1.5 act)``, ``tau_deact = p1 / (0.5 + 1.5 act)``,
+    blended by a quintic sigmoid of ``(c - act) / p2 + 0.5`` (p = the actuators' ``dynprm``, s). At
+    its kinks (activation exactly 1, excitation on a bound, the next activation exactly on a limit)
+    the derivative is the one from inside the ranges.
+    """
+    u, a = excitation, activation
+    p0, p1, width = dynprm[:, 0], dynprm[:, 1], dynprm[:, 2]
+    c = np.clip(u, 0.0, 1.0)
+    a_clamped = np.clip(a, 0.0, 1.0)
+    grow = 0.5 + 1.5 * a_clamped
+    tau_act, tau_deact = p0 * grow, p1 / grow
+    dtau_act, dtau_deact = 1.5 * p0, -1.5 * p1 / grow**2
+    diff = c - a
+    s, ds = _sigmoid(diff / width + 0.5)
+    tau = tau_deact + (tau_act - tau_deact) * s
+    dtau_dc = (tau_act - tau_deact) * ds / width
+    dtau_da = dtau_deact + (dtau_act - dtau_deact) * s - (tau_act - tau_deact) * ds / width
+    rate = diff / tau
+    inside = (a + dt * rate >= actrange[:, 0]) & (a + dt * rate <= actrange[:, 1])  # not clamped (from inside)
+    d_du = (
+        dt * (tau - diff * dtau_dc) / tau**2 * ((u >= 0) & (u <= 1))
+    )  # one-sided from inside at the bounds, as MuJoCo
+    d_da = 1 + dt * (-tau - diff * dtau_da) / tau**2
+    return d_du * inside, d_da * inside
+
+
+def force_velocity(V: np.ndarray, fvmax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MuJoCo's muscle force-velocity curve FV (``mju_muscleGain``) and its derivative, at normalised
+    velocity ``V`` (fibre velocity / (optimal length x vmax)): 0 below -1, (V + 1)^2 up to 0, then a
+    parabola rising to ``fvmax`` at ``V = fvmax - 1``."""
+    y = fvmax - 1
+    fv = np.where(V <= -1, 0.0, np.where(V <= 0, (V + 1) ** 2, np.where(V <= y, fvmax - (y - V) ** 2 / y, fvmax)))
+    slope = np.where(V <= -1, 0.0, np.where(V <= 0, 2 * (V + 1), np.where(V <= y, 2 * (y - V) / y, 0.0)))
+    return fv, slope
+
+
+@dataclass
+class TrialJacobians:
+    """MuJoCo's Jacobians of every step of a trial of N arms, by their nonzero blocks (module docstring).
+
+    For t = 0 .. T-1: ``pv`` (T, N, 4, 4) = d(qpos', qvel')/d(qpos, qvel), ``pa`` (T, N, 4, 6) =
+    d(qpos', qvel')/d act, ``aa`` (T, N, 6) = d act'/d act and ``au`` (T, N, 6) = d act'/d u (both
+    diagonal); ``sensors`` (T+1, N, 15, 4) = ds/d(qpos, qvel) at x_0 .. x_T. ``fallback`` (T, N) marks
+    the trial-steps where a constraint was active (activation columns by finite differences too),
+    ``nudged`` those whose state sat within ``eps`` of a joint limit (MuJoCo's full finite
+    differences, taken beside it).
     """
 
-    @staticmethod
-    def forward(ctx, state, excitation, batch: ArmBatch, jac: Jacobians):
-        sensors = batch.step_differentiable(excitation.detach().to(torch.float64).cpu().numpy(), jac)
-        ctx.save_for_backward(torch.from_numpy(jac.A), torch.from_numpy(jac.B), torch.from_numpy(jac.C))
-        ctx.excitation_dtype = excitation.dtype
-        return torch.from_numpy(batch.state.copy()), torch.from_numpy(sensors)
+    pv: np.ndarray
+    pa: np.ndarray
+    aa: np.ndarray
+    au: np.ndarray
+    sensors: np.ndarray
+    fallback: np.ndarray
+    nudged: np.ndarray
 
-    @staticmethod
-    def backward(ctx, grad_next, grad_sensors):
-        A, B, C = ctx.saved_tensors
-        grad_state = grad_excitation = None
-        if grad_next is not None:
-            g = grad_next.unsqueeze(-1)
-            grad_state = (A.transpose(1, 2) @ g).squeeze(-1)
-            grad_excitation = (B.transpose(1, 2) @ g).squeeze(-1)
-        if grad_sensors is not None:
-            from_sensors = (C.transpose(1, 2) @ grad_sensors.unsqueeze(-1)).squeeze(-1)
-            grad_state = from_sensors if grad_state is None else grad_state + from_sensors
-        if grad_excitation is not None:
-            grad_excitation = grad_excitation.to(ctx.excitation_dtype)
-        return grad_state, grad_excitation, None, None
+    def full(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The whole ``(A, B, C)`` of step t: (N, 10, 10), (N, 10, 6), (N, 15, 10)."""
+        n = self.pv.shape[1]
+        A, B, C = np.zeros((n, N_STATE, N_STATE)), np.zeros((n, N_STATE, N_MUSCLES)), np.zeros((n, N_SENSORS, N_STATE))
+        index = np.arange(N_MUSCLES)
+        A[:, :4, :4], A[:, :4, 4:], A[:, 4 + index, 4 + index] = self.pv[t], self.pa[t], self.aa[t]
+        B[:, 4 + index, index] = self.au[t]
+        C[:, :, :4] = self.sensors[t]
+        return A, B, C
 
 
-class MuJoCoSense(torch.autograd.Function):
-    """``s = h(x)``: the sensors (N, 15) of the arms' current state ``state`` (N, 10)."""
+class JacobianStepper:
+    """N arms stepped together on ``mujoco.batch``, with their Jacobians (module docstring).
 
-    @staticmethod
-    def forward(ctx, state, batch: ArmBatch, jac: Jacobians):
-        sensors = batch.sense(jac)
-        ctx.save_for_backward(torch.from_numpy(jac.C))
-        return torch.from_numpy(sensors)
-
-    @staticmethod
-    def backward(ctx, grad_sensors):
-        (C,) = ctx.saved_tensors
-        return (C.transpose(1, 2) @ grad_sensors.unsqueeze(-1)).squeeze(-1), None, None
-
-
-def mujoco_step(state: torch.Tensor, excitation: torch.Tensor, batch: ArmBatch, eps: float = 1e-6):
-    """Step every arm of ``batch`` with ``excitation``; see ``MuJoCoStep``.
-
-    Returns ``(next_state, sensors, jacobians)``; ``jacobians.nudged`` tells which arms were beside
-    a joint limit.
+    ``centre``: the N arms as they are, a persistent batch stepped with its position and velocity
+    stages carried to the new state (so that the sensors of x_{t+1} are read without another call,
+    and the next step starts from them). ``perturbed``: simulation ``k N + i`` is arm i with qpos k
+    moved by ``eps``. ``threads``: MuJoCo's threads (the results do not depend on them). A trial is
+    ``load``, then ``step`` and ``sense`` per control step, then ``jacobians``: a step only records
+    what MuJoCo computed, and the Jacobians of all steps are assembled at once afterwards.
     """
-    jac = Jacobians.empty(batch.n, eps=eps)
-    next_state, sensors = MuJoCoStep.apply(state, excitation, batch, jac)
-    return next_state, sensors, jac
+
+    def __init__(self, model: mujoco.MjModel, n: int, *, hand_body: int, threads: int = 1, eps: float = 1e-6):
+        if (
+            model.opt.integrator != mujoco.mjtIntegrator.mjINT_EULER
+            or model.actuator_actearly.any()
+            or (model.actuator_biastype != mujoco.mjtBias.mjBIAS_NONE).any()
+            or (model.actuator_gaintype != mujoco.mjtGain.mjGAIN_MUSCLE).any()
+            or (model.actuator_dyntype != mujoco.mjtDyn.mjDYN_MUSCLE).any()
+            or model.dof_damping.any()
+            or model.tendon_damping.any()
+            or model.nv != 2
+            or list(model.M_colind) != [0, 0, 1]
+        ):
+            raise ValueError(
+                "the closed-form Jacobians assume a two-joint arm, MuJoCo's Euler integrator without damping, "
+                "and muscle actuators without actearly or bias (force = gain x activation)"
+            )
+        self.model, self.n, self.eps, self.hand_body = model, n, eps, hand_body
+        self.threads = max(1, int(threads))
+        self.dt = float(model.opt.timestep)
+        self.centre = Batch(model, n, nthread=self.threads, persistent=True)
+        self.perturbed = Batch(model, n * PERTURBED, nthread=self.threads)
+        if self.centre.nstate != mujoco.mj_stateSize(model, INTEGRATION_SPEC):
+            raise ValueError("unexpected state layout of mujoco.batch: rows are not mjSTATE_INTEGRATION")
+        c, p = self.centre, self.perturbed
+        self.rows = c.state  # (N, nstate), live
+        self._ctrl, self._xfrc = c.bind("ctrl"), c.bind("xfrc_applied")
+        self._sensors, self._force = c.bind("sensordata"), c.bind("actuator_force")
+        self._moment, self._mass = c.bind("actuator_moment"), c.bind("M")
+        self._nefc, self._moment_rownnz = c.bind("nefc"), c.bind("moment_rownnz")
+        self._perturbed_sensors, self._perturbed_mass, self._perturbed_nefc = (
+            p.bind("sensordata"),
+            p.bind("M"),
+            p.bind("nefc"),
+        )
+        # where each stored moment arm goes in the dense (muscle, joint) matrix
+        data = mujoco.MjData(model)
+        mujoco.mj_forward(model, data)
+        self._moment_pattern = np.broadcast_to(data.moment_rownnz.copy(), (n, model.nu))
+        self._moment_nnz = int(data.moment_rownnz.sum())
+        self._moment_rows = np.repeat(np.arange(model.nu), data.moment_rownnz)
+        self._moment_cols = data.moment_colind[: self._moment_nnz].copy()
+        self._dynprm = model.actuator_dynprm[:, :3].copy()
+        self._actrange = model.actuator_actrange.copy()
+        # the muscles' velocity normalisation (optimal fibre length x vmax, m/s) and fvmax
+        gain = model.actuator_gainprm
+        optimal = np.diff(model.actuator_lengthrange, axis=1)[:, 0] / (gain[:, 1] - gain[:, 0])
+        self._velocity_scale, self._fvmax = optimal * gain[:, 6], gain[:, 8].copy()
+        # the finite-difference perturbations, added to copies of the arms' rows
+        self._perturbation = np.zeros((PERTURBED, 1, c.nstate))
+        for k in range(PERTURBED):
+            self._perturbation[k, 0, POSITION_VELOCITY.start + k] = eps
+        self.joint_range = model.jnt_range[: model.nv].copy()
+        self._difference_batch: Batch | None = None  # for the columns where a constraint is active
+        self.t = 0
+
+    def load(self, rows: np.ndarray, steps: int) -> None:
+        """Start a trial of ``steps`` steps from ``rows`` (N, nstate): the arms' integration states
+        (``ArmBatch.integration_state``)."""
+        n, total = self.n, self.n * (1 + PERTURBED)
+        self.rows[:] = rows
+        self.centre.forward(stage=mujoco.mjtStage.mjSTAGE_VEL)
+        self.t = 0
+        self._before = np.empty((steps, n, self.rows.shape[1]))  # the integration states stepped from
+        self._moved = np.empty((steps, total, 4))  # next qpos, qvel: the arms', then the perturbed ones'
+        self._sensed = np.empty((steps, total, N_SENSORS))  # sensors of the states stepped from
+        self._mass_values = np.empty((steps, total, 3))  # the mass matrices' M00, M10, M11
+        self._gain = np.empty((steps, n, self.model.nu))  # actuator force / activation
+        self._moment_values = np.empty((steps, n, self._moment_nnz))
+        self._moment_sparsity = np.empty((steps, n, self.model.nu), dtype=self._moment_pattern.dtype)
+        self._constraints = np.empty((steps, 1 + PERTURBED, n), dtype=np.int64)  # nefc
+
+    @property
+    def state(self) -> np.ndarray:
+        """The arms' current states x (N, 10)."""
+        return self.rows[:, STATE].copy()
+
+    def step(self, excitation: np.ndarray, force: np.ndarray) -> None:
+        """Step every arm with ``excitation`` (N, 6) and hand force ``force`` (N, 2, newtons). Afterwards
+        ``state`` is x_{t+1}; ``sense`` reads its sensors."""
+        n, t = self.n, self.t
+        if t >= len(self._before):
+            raise RuntimeError(f"the trial loaded has {len(self._before)} steps")
+        self._ctrl[:] = check_excitation(excitation, n)
+        self._xfrc[:, self.hand_body, :2] = force
+        before = self._before[t]
+        before[:] = self.rows
+        # what the centre's last call computed at x_t (position and velocity stages)
+        self._sensed[t, :n] = self._sensors
+        self._mass_values[t, :n] = self._mass
+        self._moment_values[t] = self._moment[:, : self._moment_nnz]
+        self._moment_sparsity[t] = self._moment_rownnz
+        self._constraints[t, 0] = self._nefc
+        np.add(before[None], self._perturbation, out=self.perturbed.state.reshape(PERTURBED, n, -1))
+        self.centre.step(stage=mujoco.mjtStage.mjSTAGE_VEL)
+        self.perturbed.step()
+        self._moved[t, :n] = self.rows[:, POSITION_VELOCITY]
+        self._moved[t, n:] = self.perturbed.state[:, POSITION_VELOCITY]
+        self._sensed[t, n:] = self._perturbed_sensors
+        self._mass_values[t, n:] = self._perturbed_mass
+        self._constraints[t, 1:] = self._perturbed_nefc.reshape(PERTURBED, n)
+        np.divide(self._force, before[:, ACT], out=self._gain[t])  # force = gain x activation, at x_t
+        self.t += 1
+
+    def sense(self) -> np.ndarray:
+        """Sensors (N, 15) of the arms' current states (computed by the step)."""
+        return self._sensors.copy()
+
+    def _moment_arms(self, values: np.ndarray) -> np.ndarray:
+        """Dense moment arms R (..., 6, 2), m, from MuJoCo's sparse ``actuator_moment`` rows."""
+        R = np.zeros((*values.shape[:-1], self.model.nu, 2))
+        R[..., self._moment_rows, self._moment_cols] = values
+        return R
+
+    def jacobians(self) -> TrialJacobians:
+        """The Jacobians of every step since ``load``, and ``sensors`` of the current (last) state."""
+        n, T, eps, dt = self.n, self.t, self.eps, self.dt
+        if not (self._moment_sparsity[:T] == self._moment_pattern).all():
+            raise RuntimeError("the moment arms' sparsity changed with the posture: the closed form cannot place them")
+        before = self._before[:T]
+        velocity, activation = before[..., QVEL], before[..., ACT]
+        R = self._moment_arms(self._moment_values[:T])  # (T, N, 6, 2)
+        mass = np.zeros((T, 1 + PERTURBED, n, 2, 2))
+        mass[..., 0, 0], mass[..., 1, 1] = (
+            self._mass_values[:T, :, 0].reshape(T, -1, n),
+            self._mass_values[:T, :, 2].reshape(T, -1, n),
+        )
+        mass[..., 0, 1] = mass[..., 1, 0] = self._mass_values[:T, :, 1].reshape(T, -1, n)
+        inverse = np.empty((T, n, 2, 2))  # M^-1 at the states stepped from
+        m00, m10, m11 = mass[:, 0, :, 0, 0], mass[:, 0, :, 1, 0], mass[:, 0, :, 1, 1]
+        det = m00 * m11 - m10 * m10
+        inverse[..., 0, 0], inverse[..., 1, 1] = m11 / det, m00 / det
+        inverse[..., 0, 1] = inverse[..., 1, 0] = -m10 / det
+        dmass = ((mass[:, 1:] - mass[:, :1]) / eps).transpose(0, 2, 1, 3, 4)  # dM_ij/dq_k as [t, n, k, i, j]
+        pv = np.empty((T, n, 4, 4))
+        moved = self._moved[:T].reshape(T, 1 + PERTURBED, n, 4)
+        pv[..., :2] = ((moved[:, 1:] - moved[:, :1]) / eps).transpose(0, 2, 3, 1)
+        # velocity columns: muscle forces' force-velocity curve, and Coriolis/centripetal forces
+        V = (R @ velocity[..., None])[..., 0] / self._velocity_scale
+        fv, slope = force_velocity(V, self._fvmax)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dgain = np.where(fv > 0, self._gain[:T] * slope / fv, 0.0) / self._velocity_scale  # per m/s of fibre
+        stiffness = R.transpose(0, 1, 3, 2) @ ((activation * dgain)[..., None] * R)
+        # d(bias force)_i/d(qvel)_m = sum_k (dM_im/dq_k + dM_ik/dq_m - dM_mk/dq_i) v_k (Christoffel symbols)
+        turned = (dmass @ velocity[:, :, None, :, None])[..., 0]  # [t, n, k, i] = sum_j dM_ij/dq_k v_j
+        coriolis = (dmass * velocity[..., None, None]).sum(axis=2) + turned.transpose(0, 1, 3, 2) - turned
+        dvel = np.eye(2) + dt * inverse @ (stiffness - coriolis)
+        pv[:, :, 2:4, 2:4], pv[:, :, 0:2, 2:4] = dvel, dt * dvel
+        # activation columns: dt M^-1 r_i gain_i
+        pa = np.empty((T, n, 4, N_MUSCLES))
+        pa[:, :, 2:4] = dt * inverse @ (R * self._gain[:T, :, :, None]).transpose(0, 1, 3, 2)
+        pa[:, :, 0:2] = dt * pa[:, :, 2:4]
+        au, aa = activation_derivatives(before[..., CTRL], activation, self._dynprm, self._actrange, dt)
+        sensors = np.zeros((T + 1, n, N_SENSORS, 4))
+        sensed = self._sensed[:T].reshape(T, 1 + PERTURBED, n, N_SENSORS)
+        sensors[:T, :, :, :2] = ((sensed[:, 1:] - sensed[:, :1]) / eps).transpose(0, 2, 3, 1)
+        sensors[:T, :, 6:12, 2:4] = R  # muscle velocities = R qvel
+        sensors[T] = self._sensor_jacobian()
+        jac = TrialJacobians(pv, pa, aa, au, sensors, np.zeros((T, n), dtype=bool), np.zeros((T, n), dtype=bool))
+        # where a constraint is active the closed form does not hold (module docstring)
+        nefc = self._constraints[:T]
+        jac.fallback[:] = (nefc > 0).any(axis=1)
+        straddles = jac.fallback & (nefc != nefc[:, :1]).any(axis=1)
+        for t, i in zip(*np.nonzero(straddles), strict=True):
+            jac.nudged[t, i] = self._full_differences(jac, t, i)
+        held = np.argwhere(jac.fallback & ~straddles)
+        if len(held):
+            self._constrained_differences(jac, held, moved[held[:, 0], 0, held[:, 1]])
+        return jac
+
+    def _constrained_differences(self, jac: TrialJacobians, where: np.ndarray, next_centre: np.ndarray) -> None:
+        """Finite differences of (qpos', qvel') over the velocities and activations at the trial-steps
+        ``where`` (a constraint active throughout their differences), in one batched MuJoCo call."""
+        columns = 2 + N_MUSCLES  # qvel 0, 1, then the activations
+        count = len(where) * columns
+        if self._difference_batch is None or self._difference_batch.nsim < count:
+            size = max(count, 2 * (self._difference_batch.nsim if self._difference_batch else self.n * columns))
+            self._difference_batch = Batch(self.model, size, nthread=self.threads)
+        batch = self._difference_batch
+        rows = batch.state[:count].reshape(len(where), columns, -1)
+        rows[:] = self._before[where[:, 0], where[:, 1]][:, None]
+        moved = rows[:, :, 3:11]  # qvel and act, which the columns perturb
+        moved[:, np.arange(columns), np.arange(columns)] += self.eps
+        batch.step(ids=np.arange(count))
+        change = (rows[:, :, POSITION_VELOCITY] - next_centre[:, None]) / self.eps  # (where, column, 4)
+        jac.pv[where[:, 0], where[:, 1], :, 2:4] = change[:, :2].transpose(0, 2, 1)
+        jac.pa[where[:, 0], where[:, 1]] = change[:, 2:].transpose(0, 2, 1)
+
+    def _full_differences(self, jac: TrialJacobians, t: int, i: int) -> bool:
+        """MuJoCo's full finite differences of trial-step (t, i), into ``jac``, taken a few ``eps``
+        beside a joint limit the state sits within ``eps`` of. Returns whether it did."""
+        m, eps = self.model, self.eps
+        d = mujoco.MjData(m)
+        mujoco.mj_setState(m, d, self._before[t, i], INTEGRATION_SPEC)
+        q = d.qpos.copy()
+        low, high = self.joint_range[:, 0], self.joint_range[:, 1]
+        near = (np.abs(q - low) < 2 * eps) | (np.abs(q - high) < 2 * eps)
+        if near.any():
+            side = np.sign(np.where(np.abs(q - low) < np.abs(q - high), q - low, q - high))
+            side[side == 0] = 1.0
+            d.qpos[:] = q + np.where(near, 4 * eps * side, 0.0)
+        A, B, C = np.zeros((N_STATE, N_STATE)), np.zeros((N_STATE, N_MUSCLES)), np.zeros((N_SENSORS, N_STATE))
+        mujoco.mjd_transitionFD(m, d, eps, False, A, B, C, None)
+        jac.pv[t, i], jac.pa[t, i] = A[:4, :4], A[:4, 4:]
+        jac.aa[t, i], jac.au[t, i] = np.diag(A[4:, 4:]), np.diag(B[4:])
+        jac.sensors[t, i] = C[:, :4]
+        return bool(near.any())
+
+    def _sensor_jacobian(self) -> np.ndarray:
+        """ds/d(qpos, qvel) (N, 15, 4) at the arms' current states (differences over qpos)."""
+        n = self.n
+        np.add(self.rows[None], self._perturbation, out=self.perturbed.state.reshape(PERTURBED, n, -1))
+        self.perturbed.forward(stage=mujoco.mjtStage.mjSTAGE_VEL)
+        C = np.zeros((n, N_SENSORS, 4))
+        moved = self._perturbed_sensors.reshape(PERTURBED, n, N_SENSORS) - self._sensors
+        C[:, :, :2] = moved.transpose(1, 2, 0) / self.eps
+        C[:, 6:12, 2:4] = self._moment_arms(self._moment[:, : self._moment_nnz])
+        return C
 
 
-def mujoco_sense(state: torch.Tensor, batch: ArmBatch, eps: float = 1e-6) -> torch.Tensor:
-    """The sensors of ``batch``'s current state, differentiable w.r.t. ``state``; see ``MuJoCoSense``."""
-    return MuJoCoSense.apply(state, batch, Jacobians.empty(batch.n, eps=eps))
+class ClosedLoop:
+    """A controller run on ``trials`` through an ``ArmBatch`` and a ``JacobianStepper``, ready to be
+    differentiated (see the module docstring). ``trajectory`` holds what the losses read."""
+
+    def __init__(self, controller, arms: ArmBatch, stepper: JacobianStepper, trials: Trials, rng=None) -> None:
+        self.controller, self.arms, self.stepper = controller, arms, stepper
+        dtype = next(controller.parameters()).dtype
+        T, n = trials.n_steps, len(trials)
+        obs = arms.reset(trials, rng)
+        stepper.load(arms.integration_state(), T)
+        observations = np.empty((T, n, obs.shape[1]))
+        hand = np.empty((T + 1, n, 2))
+        hand[0] = arms.hand
+        with torch.inference_mode():
+            for t in range(T):
+                observations[t] = obs
+                u = controller(torch.from_numpy(obs).to(dtype)).excitation.to(torch.float64).numpy()
+                stepper.step(u, arms.force)
+                obs = arms.record(stepper.sense(), u)
+                hand[t + 1] = arms.hand
+        self.jacobians = stepper.jacobians()
+        self.observations = torch.from_numpy(observations).to(dtype).requires_grad_(True)
+        self._flat = self.observations.reshape(T * n, -1)
+        out = controller(self._flat)  # once more, on every observation at once, with autograd
+        self._u = out.excitation  # (T N, 6): carries the graph to the weights and the observations
+        self.trajectory = Trajectory(
+            hand=torch.from_numpy(hand).requires_grad_(True),
+            excitation=self._u.detach().to(torch.float64).reshape(T, n, -1).requires_grad_(True),
+            target=torch.from_numpy(trials.target),
+            layers={name: h.reshape(T, n, -1) for name, h in layer_activity([out.layers]).items()},
+            fallback=int(self.jacobians.fallback.sum()),
+        )
+
+    def _input_jacobian(self) -> torch.Tensor:
+        """``J[t, i] = d u_t / d o_t`` of trial i, (T, N, 6, 16), float64 (the controller has no memory)."""
+        T, n = self.observations.shape[:2]
+        rows = [torch.autograd.grad(self._u[:, k].sum(), self._flat, retain_graph=True)[0] for k in range(N_MUSCLES)]
+        return torch.stack(rows, dim=1).to(torch.float64).reshape(T, n, N_MUSCLES, -1)
+
+    def surrogates(self, losses: list[torch.Tensor]) -> list[torch.Tensor]:
+        """For each loss of ``trajectory``'s tensors, a 0-d tensor with the loss's value whose gradient
+        with respect to the controller's weights is the loss's gradient through the whole closed loop.
+        The losses may read ``hand``, ``excitation`` and ``layers``."""
+        traj, arms, jac = self.trajectory, self.arms, self.jacobians
+        T, n = self.observations.shape[:2]
+        K = len(losses)
+        leaves = [traj.hand, traj.excitation, self.observations]
+        direct = [torch.autograd.grad(loss, leaves, retain_graph=True, allow_unused=True) for loss in losses]
+
+        def stacked(j: int) -> torch.Tensor:
+            return torch.stack([torch.zeros_like(leaves[j]) if g[j] is None else g[j] for g in direct]).double()
+
+        g_hand, g_u, g_obs = stacked(0), stacked(1), stacked(2)  # (K, T+1, N, 2), (K, T, N, 6), (K, T, N, 16)
+        J = self._input_jacobian().numpy()
+        g_hand, g_u, g_obs = g_hand.numpy(), g_u.numpy(), g_obs.numpy()
+        scale = arms.arm.proprioception_scale
+        g_sensors = np.zeros((T + 1, K, n, 1, N_SENSORS))  # row vectors, for batched matrix products
+        g_sensors[:, :, :, 0, HAND] = g_hand.transpose(1, 0, 2, 3)
+        mu = np.empty((T, K, n, N_MUSCLES))
+        dp, dv = arms.proprioception_delay, arms.vision_delay
+        # the adjoint of x_{t+1} = (qpos and qvel, activation) as row vectors, starting at x_T
+        lam_pv = g_sensors[T] @ jac.sensors[T]  # (K, N, 1, 4)
+        lam_a = np.zeros((K, n, N_MUSCLES))
+        for t in range(T - 1, -1, -1):
+            mu[t] = g_u[:, t] + lam_a * jac.au[t]
+            g_o = (mu[t][:, :, None] @ J[t])[:, :, 0] + g_obs[:, t]
+            g_sensors[delayed(t, dp), :, :, 0, :12] += g_o[..., :12] * scale
+            g_sensors[delayed(t, dv), :, :, 0, HAND] += g_o[..., 12:14]
+            if t > 0:
+                lam_pv, lam_a = (
+                    lam_pv @ jac.pv[t] + g_sensors[t] @ jac.sensors[t],
+                    (lam_pv @ jac.pa[t])[:, :, 0] + lam_a * jac.aa[t],
+                )
+        mu = torch.from_numpy(mu)
+        u = self._u.reshape(T, n, -1)
+        out = []
+        for k, loss in enumerate(losses):
+            through_u = (u * mu[:, k].to(u.dtype)).sum()  # d/dweights: sum_t mu_t du_t/dweights
+            out.append(loss + (through_u - through_u.detach()).to(loss.dtype))
+        return out
+
+
+def run_closed_loop(controller, arms: ArmBatch, stepper: JacobianStepper, trials: Trials, rng=None) -> ClosedLoop:
+    """Run ``controller`` on ``trials`` and keep what differentiating the run needs; see ``ClosedLoop``."""
+    return ClosedLoop(controller, arms, stepper, trials, rng)

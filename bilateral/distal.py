@@ -30,29 +30,56 @@ import numpy as np
 import torch
 
 from bilateral import checkpoint
-from bilateral.controllers import CALLOSUM_KINDS, Bilateral, Controller, build_controller
+from bilateral.controllers import (
+    CALLOSUM_KINDS,
+    HEMISPHERE_WEIGHTS,
+    INITIALISATIONS,
+    Bilateral,
+    Controller,
+    build_controller,
+)
+from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.io import atomic_path, remove_stale_temporaries, write_json
 from bilateral.losses import TERMS, TrialTerms, loss_weights
 from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
 from bilateral.variants import get_variant
-from envs.batch import ArmBatch
-from envs.tasks import Task, make_task
+from envs.batch import ArmBatch, check_delay
+from envs.tasks import Task, Trials, make_task
 
-# Hyper-parameter presets. ``paper`` is the authors' example (DESIGN §5); ``strong`` is ours: a wider
-# network trained longer, which fits in 15 minutes on a 2-core machine.
+# Hyper-parameter presets. ``paper`` is the authors' example (DESIGN §5, ``example.ipynb`` of their
+# public ``bilateral-motor-control``), which differs from what this trainer did before in:
+# - clipping: Keras ``clipnorm=1.`` clips each gradient tensor to norm 1 on its own ("per-tensor");
+#   the global clip (``global_clipnorm``) is up to sqrt(number of tensors) stricter;
+# - the hidden-activity term: one per layer and hemisphere, each with its own weight
+#   (``bilateral.losses``), not one mean over all units;
+# - validation and early stopping on the non-specialised loss for every variant (the example compiles
+#   its models with the non-specialised weights and validates on them, whatever it trains on);
+# - a fixed training set: 6400 trials drawn once (100 batches of 64), reshuffled every epoch, where
+#   we drew fresh trials for every batch;
+# - initialisation: Keras's Glorot-uniform weights and zero biases, and the hemisphere weights kept
+#   non-negative by clamping (a Keras constraint) rather than a softplus.
+# Kept apart from it, and why: the output bias starts at -3 (the example's zero bias drives the arm
+# onto its joint limits, where nothing is learnt: DESIGN §5); Adam's epsilon is PyTorch's 1e-8
+# (Keras: 1e-7); seeds are ours. The example's observations are of the current state (MotorNet's
+# default delay), as ours are by default (``envs.batch``).
 PRESETS: dict[str, dict] = {
     "paper": {
         "width": 10,
         "depth": 2,
         "learning_rate": 1e-3,
         "grad_clip": 1.0,
+        "grad_clip_mode": "per-tensor",
         "batch_size": 64,
         "batches_per_epoch": 100,
         "epochs": 10,
         "patience": 3,
         "validation_trials": 64,
+        "validation_loss": "non-specialised",
+        "training_trials": 6400,
         "trial_steps": 50,
+        "init": "glorot",
+        "hemisphere_weights": "clamp",
     },
     "strong": {
         "width": 64,
@@ -81,22 +108,31 @@ class TrainConfig:
     depth: int = 2  # hidden layers
     callosum_kind: str = "paper"  # for variants with a callosum: "paper" or "learned"
     output_bias: float = -3.0  # initial bias of the sigmoid output: excitations start near 0.05
+    init: str = "torch"  # weights: "torch" (PyTorch's default) or "glorot" (Keras's, zero biases)
+    hemisphere_weights: str = "softplus"  # w_L, w_R >= 0 by "softplus" or by "clamp" after each update
     learning_rate: float = 1e-3  # Adam
     lr_schedule: str = "constant"  # or "cosine": from learning_rate down to 10 % of it at the last batch
     grad_clip: float = 1.0  # maximum gradient norm
-    batch_size: int = 64  # trials per batch, freshly drawn for every batch
+    grad_clip_mode: str = "global"  # "global": the norm of all gradients; "per-tensor": each on its own
+    batch_size: int = 64  # trials per batch
+    training_trials: int | None = (
+        None  # a fixed set of this many trials, reshuffled every epoch; None: fresh trials every batch
+    )
     batches_per_epoch: int = 100
     epochs: int = 10
     total_batches: int | None = None  # overrides epochs * batches_per_epoch
     patience: int = 3  # epochs without a better validation loss before stopping
     validation_trials: int = 64
+    validation_loss: str = "variant"  # the loss early stopping watches: the variant's own, or "non-specialised"
     trial_steps: int = 50  # 10 ms each
+    proprioception_delay: int = 0  # steps; 0 = the controller sees the current state (envs.batch)
+    vision_delay: int = 0  # steps
     proprioception_noise: float = 0.0
     vision_noise: float = 0.0
     loss_overrides: dict = field(default_factory=dict)  # {"dominant": {"hidden": 0.0}, ...}
     threads: int = 2  # threads stepping MuJoCo
     checkpoint_every: int = 20  # batches between checkpoints (and always at the end of an epoch)
-    fd_eps: float = 1e-6  # finite-difference step of MuJoCo's Jacobians
+    fd_eps: float = 1e-6  # finite-difference step of MuJoCo's Jacobians (qpos rad, qvel rad/s)
 
     @classmethod
     def from_preset(cls, preset: str = "paper", **overrides) -> TrainConfig:
@@ -135,6 +171,18 @@ class TrainConfig:
             raise ValueError(f"total_batches must be >= 1, got {self.total_batches}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        for name, value, choices in (
+            ("grad_clip_mode", self.grad_clip_mode, GRAD_CLIP_MODES),
+            ("validation_loss", self.validation_loss, VALIDATION_LOSSES),
+            ("init", self.init, INITIALISATIONS),
+            ("hemisphere_weights", self.hemisphere_weights, HEMISPHERE_WEIGHTS),
+        ):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        check_delay("proprioception_delay", self.proprioception_delay)
+        check_delay("vision_delay", self.vision_delay)
+        if self.training_trials is not None and self.training_trials < self.batch_size:
+            raise ValueError(f"training_trials must be None or at least batch_size, got {self.training_trials}")
         if not self.learning_rate > 0 or not self.grad_clip > 0 or not self.fd_eps > 0:
             raise ValueError("learning_rate, grad_clip and fd_eps must be > 0")
         for preset, overrides in self.loss_overrides.items():
@@ -155,6 +203,8 @@ class TrainConfig:
 
 
 LR_SCHEDULES = ("constant", "cosine")
+GRAD_CLIP_MODES = ("global", "per-tensor")
+VALIDATION_LOSSES = ("variant", "non-specialised")
 
 
 def learning_rate(config: TrainConfig, batch: int) -> float:
@@ -184,13 +234,18 @@ def build_model(config: TrainConfig) -> Controller:
             config.depth,
             callosum=config.callosum_kind if variant.callosum else None,
             output_bias=config.output_bias,
+            init=config.init,
+            hemisphere_weights=config.hemisphere_weights,
         )
 
 
-def make_batch(config: TrainConfig, n: int, task: Task | None = None) -> ArmBatch:
+def make_arms(config: TrainConfig, n: int, task: Task | None = None) -> ArmBatch:
+    """``n`` arms on ``config``'s task with its sensory delays and noise."""
     return ArmBatch(
         task or make_task(config.task),
         n,
+        proprioception_delay=config.proprioception_delay,
+        vision_delay=config.vision_delay,
         proprioception_noise=config.proprioception_noise,
         vision_noise=config.vision_noise,
         threads=config.threads,
@@ -206,15 +261,16 @@ TRAIN_STREAM, NOISE_STREAM, VALIDATION_STREAM = 1, 2, 3
 
 
 class Objective:
-    """The variant's loss(es) on a trajectory: one total, or (left, right) for specialised models."""
+    """Loss(es) on a trajectory: one total, or (left, right) for a specialised model's own losses."""
 
-    def __init__(self, config: TrainConfig):
+    def __init__(self, config: TrainConfig, presets: tuple[str, ...] | None = None):
         variant = get_variant(config.variant)
-        self.weights = [loss_weights(p, config.loss_overrides.get(p)) for p in variant.losses]
-        self.specialised = variant.specialised
+        presets = presets or variant.losses
+        self.weights = [loss_weights(p, config.loss_overrides.get(p)) for p in presets]
+        self.specialised = len(presets) == 2
 
     def __call__(self, traj) -> tuple[list[torch.Tensor], TrialTerms]:
-        terms = TrialTerms.compute(traj.hand[1:], traj.target, traj.excitation.double(), traj.hidden.double())
+        terms = TrialTerms.compute(traj)
         return [terms.weighted(w) for w in self.weights], terms
 
 
@@ -242,7 +298,7 @@ METRIC_FIELDS = (
     "w_left",
     "w_right",
     "grad_norm",
-    "nudged",
+    "fallback",
     "seconds",
 )
 
@@ -259,10 +315,16 @@ class Trainer:
         self.model = build_model(config)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.objective = Objective(config)
+        # what early stopping watches: the variant's own loss(es), or the non-specialised one
+        self.validation_objective = (
+            self.objective if config.validation_loss == "variant" else Objective(config, ("non-specialised",))
+        )
         self.state = TrainingState()
         self.best_model = {k: v.clone() for k, v in self.model.state_dict().items()}
-        self._batch: ArmBatch | None = None
-        self._validation_batch: ArmBatch | None = None
+        self._arms: ArmBatch | None = None  # the training batch's arms, and their differentiable stepper
+        self._stepper: JacobianStepper | None = None
+        self._validation_arms: ArmBatch | None = None
+        self._training_set: Trials | None = None
 
     # -- files ----------------------------------------------------------------------------------
     @property
@@ -357,16 +419,20 @@ class Trainer:
             torch.set_num_threads(threads)
             self._log_file.close()
             self._tensorboard.close()
-            for b in (self._batch, self._validation_batch):
-                if b is not None:
-                    b.close()
+            self.close()
         return self.summary()
+
+    def close(self) -> None:
+        """Release the arms and MuJoCo batches (made again when needed)."""
+        for arms in (self._arms, self._validation_arms):
+            if arms is not None:
+                arms.close()
+        self._arms = self._stepper = self._validation_arms = None
 
     def _train(self, stop_after: int | None) -> None:
         from tqdm.auto import tqdm
 
         config = self.config
-        self._batch = make_batch(config, config.batch_size, self.task)
         bar = tqdm(
             total=config.n_batches,
             initial=self.state.next_batch,
@@ -381,7 +447,7 @@ class Trainer:
                 self._save_checkpoint()  # a session cut short keeps every batch it trained
                 break
             start = time.perf_counter()
-            row = self._train_batch(self.state.next_batch)
+            row = self.train_batch(self.state.next_batch)
             self.state.seconds += time.perf_counter() - start
             row["seconds"] = round(self.state.seconds, 3)
             self._write_row(row)
@@ -399,26 +465,60 @@ class Trainer:
         if self.state.next_batch >= config.n_batches or self.state.stopped_early:
             self._finish()
 
-    def _train_batch(self, index: int) -> dict:
+    def training_trials(self, index: int) -> Trials:
+        """The trials of training batch ``index``: fresh ones drawn from the seed and the batch number,
+        or, with ``training_trials``, the batch's share of a fixed set reshuffled every epoch."""
         config = self.config
-        trials = self.task.draw(_rng(config, TRAIN_STREAM, index), config.batch_size, config.trial_steps)
-        noise = _rng(config, NOISE_STREAM, index)
-        traj = run_trials(self.model, self._batch, trials, differentiable=True, rng=noise, eps=config.fd_eps)
-        losses, terms = self.objective(traj)
+        if config.training_trials is None:
+            return self.task.draw(_rng(config, TRAIN_STREAM, index), config.batch_size, config.trial_steps)
+        if self._training_set is None:
+            self._training_set = self.task.draw(_rng(config, TRAIN_STREAM), config.training_trials, config.trial_steps)
+        per_epoch = config.training_trials // config.batch_size  # batches that make one pass over the set
+        order = _rng(config, TRAIN_STREAM, index // per_epoch).permutation(config.training_trials)
+        start = (index % per_epoch) * config.batch_size
+        return self._training_set[order[start : start + config.batch_size]]
+
+    def train_batch(self, index: int) -> dict:
+        """One training step on batch ``index`` (trials through the arm, routed gradients, clipping,
+        Adam); returns its log row. Depends only on the seed, ``index`` and the weights before it."""
+        config = self.config
+        if self._arms is None:
+            self._arms = make_arms(config, config.batch_size, self.task)
+            self._stepper = JacobianStepper(
+                self.task.arm.model,
+                config.batch_size,
+                hand_body=self.task.arm.hand_body,
+                threads=config.threads,
+                eps=config.fd_eps,
+            )
+        run = run_closed_loop(
+            self.model, self._arms, self._stepper, self.training_trials(index), _rng(config, NOISE_STREAM, index)
+        )
+        losses, terms = self.objective(run.trajectory)
+        surrogates = run.surrogates(losses)
         self.optimizer.zero_grad(set_to_none=True)
         if self.objective.specialised:
-            routed_backward(self.model, losses[0], losses[1])
+            routed_backward(self.model, *surrogates)
         else:
-            losses[0].backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            surrogates[0].backward()
+        parameters = [p for p in self.model.parameters() if p.grad is not None]
+        grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
         if not torch.isfinite(grad_norm):
             raise FloatingPointError(f"non-finite gradient norm at batch {index}; check the learning rate")
+        if config.grad_clip_mode == "global":
+            torch.nn.utils.clip_grads_with_norm_(parameters, config.grad_clip, grad_norm)
+        else:  # Keras's clipnorm: each tensor to the norm on its own
+            for p in parameters:
+                torch.nn.utils.clip_grad_norm_([p], config.grad_clip)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(config, index)
         self.optimizer.step()
-        return self._row("train", index, losses, terms, grad_norm=float(grad_norm), nudged=traj.nudged)
+        self.model.constrain_()
+        return self._row(
+            "train", index, self.objective, losses, terms, grad_norm=float(grad_norm), fallback=run.trajectory.fallback
+        )
 
-    def _row(self, kind: str, index: int, losses, terms: TrialTerms, **extra) -> dict:
+    def _row(self, kind: str, index: int, objective: Objective, losses, terms: TrialTerms, **extra) -> dict:
         total = float(sum(loss.detach() for loss in losses))
         row = {
             "kind": kind,
@@ -427,7 +527,7 @@ class Trainer:
             "loss": total,
             **{k: round(v, 8) for k, v in terms.as_floats().items()},
         }
-        if self.objective.specialised:
+        if objective.specialised:
             row["left_loss"], row["right_loss"] = float(losses[0].detach()), float(losses[1].detach())
         if isinstance(self.model, Bilateral):
             w = self.model.hemisphere_weights.detach()
@@ -441,15 +541,16 @@ class Trainer:
 
     def _validate(self) -> None:
         config = self.config
-        if self._validation_batch is None:
-            self._validation_batch = make_batch(config, config.validation_trials, self.task)
+        if self._validation_arms is None:
+            self._validation_arms = make_arms(config, config.validation_trials, self.task)
         noise = _rng(config, VALIDATION_STREAM, 1)
-        traj = run_trials(self.model, self._validation_batch, self.validation_trials(), rng=noise)
+        traj = run_trials(self.model, self._validation_arms, self.validation_trials(), rng=noise)
+        objective = self.validation_objective
         with torch.no_grad():
-            losses, terms = self.objective(traj)
+            losses, terms = objective(traj)
         value = float(sum(loss.detach() for loss in losses))
         index = self.state.next_batch - 1
-        self._write_row(self._row("validation", index, losses, terms))
+        self._write_row(self._row("validation", index, objective, losses, terms))
         if value < self.state.best_validation:
             self.state.best_validation, self.state.best_batch, self.state.bad_epochs = value, index, 0
             self.best_model = {k: v.detach().clone() for k, v in self.model.state_dict().items()}

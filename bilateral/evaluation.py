@@ -17,7 +17,7 @@ import torch
 
 from bilateral import metrics
 from bilateral.controllers import Bilateral, Controller
-from bilateral.distal import make_batch
+from bilateral.distal import make_arms
 from bilateral.rollout import run_policy
 from envs.tasks import DT, Trials, make_task
 
@@ -122,7 +122,7 @@ def evaluate(
     lesion ("none" for intact), trial, and the task's metrics.
     """
     lesions = (lesions_of(model) if act is None else [None]) if lesions is None else lesions
-    batch = make_batch(config, len(trials))
+    batch = make_arms(config, len(trials))
     rows, traces = [], {}
     try:
         for lesion in lesions:

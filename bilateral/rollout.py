@@ -1,4 +1,8 @@
-"""Running a controller on a batch of trials, with or without gradients through the arm."""
+"""Running a controller on a batch of trials without gradients (validation, evaluation, notebooks).
+
+Training through the arm runs trials too, with MuJoCo's Jacobians kept: ``bilateral.differentiable``.
+Both return a ``Trajectory``.
+"""
 
 from __future__ import annotations
 
@@ -7,110 +11,69 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bilateral.controllers import Controller
-from bilateral.differentiable import mujoco_sense, mujoco_step
-from envs.batch import ArmBatch, delayed, observation
+from envs.batch import ArmBatch
 from envs.tasks import Trials
 
 
 @dataclass
 class Trajectory:
-    """A batch of trials as run: hand positions (T+1, B, 2) m of states x_0..x_T, excitations
-    (T, B, 6), hidden activity (T, B, units), and each stack's layer activity per step."""
+    """A batch of trials as run: hand positions (T+1, N, 2) m of states x_0..x_T, excitations
+    (T, N, 6), targets (N, 2) m, and the activity of each hidden layer, ``layers[name]`` (T, N, width)
+    with names ``"{stack}.{k}"`` (``left.0``, ``right.1``, ``unilateral.0``: stack and layer)."""
 
     hand: torch.Tensor
     excitation: torch.Tensor
-    hidden: torch.Tensor
     target: torch.Tensor
-    layers: list[dict[str, list[torch.Tensor]]] = field(default_factory=list)
-    nudged: int = 0  # trial-steps whose Jacobians were taken beside a joint limit
+    layers: dict[str, torch.Tensor] = field(default_factory=dict)
+    fallback: int = 0  # differentiable runs: trial-steps whose activation columns were finite differences
+
+    @property
+    def hidden(self) -> torch.Tensor:
+        """All hidden layers side by side, (T, N, units)."""
+        return torch.cat(list(self.layers.values()), dim=-1)
 
 
-def run_trials(
-    controller: Controller,
-    batch: ArmBatch,
-    trials: Trials,
-    *,
-    differentiable: bool = False,
-    rng: np.random.Generator | None = None,
-    eps: float = 1e-6,
-) -> Trajectory:
-    """Run ``controller`` on ``trials`` (one per arm of ``batch``) for ``trials.n_steps`` steps.
+def layer_activity(steps: list[dict[str, list[torch.Tensor]]]) -> dict[str, torch.Tensor]:
+    """Per-step ``ControllerOutput.layers`` stacked over time, named ``"{stack}.{k}"``."""
+    return {
+        f"{stack}.{k}": torch.stack([s[stack][k] for s in steps])
+        for stack in steps[0]
+        for k in range(len(steps[0][stack]))
+    }
 
-    With ``differentiable=True`` the hand positions and excitations carry gradients through the
-    arm's dynamics (MuJoCo's Jacobians, backpropagation through time) and through the delayed
-    observations back into the controller; otherwise the rollout runs without autograd.
-    ``rng`` draws observation noise, if the batch has any.
-    """
-    if differentiable:
-        return _run_differentiable(controller, batch, trials, rng, eps)
+
+def run_trials(controller, arms: ArmBatch, trials: Trials, rng: np.random.Generator | None = None) -> Trajectory:
+    """Run ``controller`` on ``trials`` (one per arm of ``arms``) without autograd."""
     dtype = next(controller.parameters()).dtype
-    layers, hidden = [], []
+    steps = []
 
     def act(obs: np.ndarray) -> np.ndarray:
         out = controller(torch.from_numpy(obs).to(dtype))
-        layers.append(out.layers)
-        hidden.append(out.hidden)
+        steps.append(out.layers)
         return out.excitation.numpy()
 
     with torch.no_grad():
-        hand, excitation = run_policy(act, batch, trials, rng)
+        hand, excitation = run_policy(act, arms, trials, rng)
     return Trajectory(
         hand=torch.from_numpy(hand),
         excitation=torch.from_numpy(excitation),
-        hidden=torch.stack(hidden),
         target=torch.from_numpy(trials.target),
-        layers=layers,
+        layers=layer_activity(steps),
     )
 
 
-def run_policy(act, batch: ArmBatch, trials: Trials, rng: np.random.Generator | None = None):
+def run_policy(act, arms: ArmBatch, trials: Trials, rng: np.random.Generator | None = None):
     """Run any policy ``act(observations (N, 16)) -> excitations (N, 6)`` on ``trials``.
 
     Returns hand positions (T+1, N, 2) m of states x_0..x_T and the excitations applied (T, N, 6),
     clipped to [0, 1] as the arm applies them.
     """
-    obs = batch.reset(trials, rng)
-    hand, excitation = [batch.hand.copy()], []
-    for _ in range(trials.n_steps):
-        obs = batch.step(act(obs))
-        hand.append(batch.hand.copy())
-        excitation.append(batch.excitation.copy())
-    return np.array(hand), np.array(excitation)
-
-
-def _run_differentiable(controller, batch, trials, rng, eps) -> Trajectory:
-    if batch.proprioception_delay < 1 or batch.vision_delay < 1:
-        raise ValueError("backpropagation through the arm needs sensory delays of at least one step")
-    batch.reset(trials, rng)
-    arm = batch.arm
-    dtype = next(controller.parameters()).dtype
-    target = torch.from_numpy(trials.target)
-    state = torch.from_numpy(batch.state.copy())
-    sensed = [torch.from_numpy(batch.sensors.copy())]  # sensed[k] = s_k = h(x_k)
-    noise = batch.noise if batch.noisy else None  # drawn by reset for the first observation
-    u_all, hidden, layers, nudged = [], [], [], 0
-    dp, dv = batch.proprioception_delay, batch.vision_delay
+    obs = arms.reset(trials, rng)
+    hand = np.empty((trials.n_steps + 1, arms.n, 2))
+    excitation = np.empty((trials.n_steps, arms.n, 6))
+    hand[0] = arms.hand
     for t in range(trials.n_steps):
-        obs = observation(arm, sensed[delayed(t, dp)], sensed[delayed(t, dv)], target)
-        if noise is not None:
-            obs = torch.cat([obs[:, :14] + torch.from_numpy(noise), obs[:, 14:]], dim=-1)
-        out = controller(obs.to(dtype))
-        state, s_t, jac = mujoco_step(state, out.excitation, batch, eps)
-        sensed[t] = s_t  # the same values, now with their path back to x_t
-        sensed.append(None)  # s_{t+1}: comes with the next step
-        nudged += int(jac.nudged.sum())
-        noise = batch.draw_noise()
-        u_all.append(out.excitation)
-        hidden.append(out.hidden)
-        layers.append(out.layers)
-    sensed[-1] = mujoco_sense(state, batch, eps)
-    hand = torch.stack([s[:, 12:14] for s in sensed])
-    return Trajectory(
-        hand=hand,
-        excitation=torch.stack(u_all),
-        hidden=torch.stack(hidden),
-        target=target,
-        layers=layers,
-        nudged=nudged,
-    )
+        obs = arms.step(act(obs))
+        hand[t + 1] = arms.hand
+        excitation[t] = arms.excitation
+    return hand, excitation

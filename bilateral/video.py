@@ -107,10 +107,13 @@ def render_trained(
 ) -> list[Rollout]:
     """Rendered rollouts of a trained run, as ``bilateral.methods.load_trained`` gives it (``act`` None:
     the torch controller ``model`` acts, lesions included), on the first ``count`` of ``trials`` of
-    ``task`` (default: the one it learnt), with the observation noise it was trained with."""
+    ``task`` (default: the one it learnt), with the sensory delays and noise it was trained with."""
     from bilateral.evaluation import controller_policy
 
-    env_kwargs = {"proprioception_noise": config.proprioception_noise, "vision_noise": config.vision_noise}
+    env_kwargs = {
+        name: getattr(config, name)
+        for name in ("proprioception_delay", "vision_delay", "proprioception_noise", "vision_noise")
+    }
     return render_trials(
         task or config.task,
         act or controller_policy(model),

@@ -1,6 +1,8 @@
 """The MuJoCo six-muscle arm, its tasks and their Gymnasium environments.
 
-Importing ``envs`` registers ``bilateral/RandomReach-v0`` and ``bilateral/HoldPosition-v0``.
+Importing ``envs`` registers ``bilateral/RandomReach-v1`` and ``bilateral/HoldPosition-v1`` (the
+controller sees the current state: sensory delay 0, as MotorNet's default), and the earlier ``-v0``
+ids, whose observations lag one step (delay 1), so that results made with them can be replayed.
 On a machine without a display it also selects MuJoCo's EGL back end for off-screen rendering
 (unless ``MUJOCO_GL`` is already set).
 """
@@ -13,28 +15,33 @@ if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
 from gymnasium.envs.registration import register, registry
 
 from envs.arm import MUSCLES, Arm, default_arm
-from envs.batch import ArmBatch, Jacobians, observation
+from envs.batch import ArmBatch, observation
 from envs.gym_env import DEFAULT_TRIAL_STEPS, HoldPositionEnv, RandomReachEnv
 from envs.tasks import DT, HoldPosition, RandomReach, Task, Trials, make_task
 
-ENV_IDS = {"reach": "bilateral/RandomReach-v0", "hold": "bilateral/HoldPosition-v0"}
+ENV_IDS = {"reach": "bilateral/RandomReach-v1", "hold": "bilateral/HoldPosition-v1"}
+V0_IDS = {"reach": "bilateral/RandomReach-v0", "hold": "bilateral/HoldPosition-v0"}  # one step of sensory lag
 
-for _id, _entry in (
-    (ENV_IDS["reach"], "envs.gym_env:RandomReachEnv"),
-    (ENV_IDS["hold"], "envs.gym_env:HoldPositionEnv"),
-):
-    if _id not in registry:
-        register(id=_id, entry_point=_entry, max_episode_steps=DEFAULT_TRIAL_STEPS)
+for _task, _entry in (("reach", "envs.gym_env:RandomReachEnv"), ("hold", "envs.gym_env:HoldPositionEnv")):
+    for _id, _kwargs in ((ENV_IDS[_task], {}), (V0_IDS[_task], {"proprioception_delay": 1, "vision_delay": 1})):
+        if _id not in registry:
+            register(
+                id=_id,
+                entry_point=_entry,
+                max_episode_steps=DEFAULT_TRIAL_STEPS,
+                kwargs=_kwargs,
+                disable_env_checker=True,  # checked in the tests; the checker wraps every step
+            )
 
 __all__ = [
     "DT",
     "ENV_IDS",
     "MUSCLES",
+    "V0_IDS",
     "Arm",
     "ArmBatch",
     "HoldPosition",
     "HoldPositionEnv",
-    "Jacobians",
     "RandomReach",
     "RandomReachEnv",
     "Task",

@@ -35,8 +35,8 @@ class ArmEnv(gym.Env):
         excitation_weight: float = 1.0,
         proprioception_noise: float = 0.0,
         vision_noise: float = 0.0,
-        proprioception_delay: int = 1,
-        vision_delay: int = 1,
+        proprioception_delay: int = 0,
+        vision_delay: int = 0,
         trial_steps: int | None = None,
         render_mode: str | None = None,
         width: int = 640,
@@ -156,8 +156,10 @@ class ArmEnv(gym.Env):
 
 _OBSERVATION_DOC = """
     ## Observation Space
-    `Box(-inf, inf, (16,), float32)`. Proprioception (0-11) and vision (12-13) are delayed by
-    `proprioception_delay` / `vision_delay` steps (default 1) and carry optional Gaussian noise.
+    `Box(-inf, inf, (16,), float32)`, of the current state by default: proprioception (0-11) and
+    vision (12-13) show the sensors of `proprioception_delay` / `vision_delay` steps before (default 0,
+    MotorNet's default, whose one-entry feedback buffer is refilled after each step before the
+    controller reads it) and carry optional Gaussian noise.
 
     | index | observation | unit |
     |-------|-------------|------|
@@ -179,7 +181,7 @@ _COMMON_ARGS_DOC = """
     | `excitation_weight` | 1.0 | weight of `excitation` |
     | `proprioception_noise` | 0 | std of noise on observations 0-11 (normalised units) |
     | `vision_noise` | 0 | std of noise on observations 12-13 (m) |
-    | `proprioception_delay`, `vision_delay` | 1 | delays in steps (>= 0; the distal teacher needs >= 1) |
+    | `proprioception_delay`, `vision_delay` | 0 | delays in whole steps (>= 0; 0 = the current state, k = the state k steps before) |
     | `trial_steps` | registered `max_episode_steps` (50) | steps per trial: pushes are drawn for this many; pass the same value as `max_episode_steps` when changing it |
     | `render_mode` | None | `"rgb_array"` or `"human"` |
     | `width`, `height` | 640, 480 | frame size (pixels) |
@@ -212,13 +214,14 @@ class RandomReachEnv(ArmEnv):
     Never terminates; truncated after `max_episode_steps` (50 = 0.5 s by default).
 
     ## Arguments
-    `gymnasium.make("bilateral/RandomReach-v0", **kwargs)` with:
+    `gymnasium.make("bilateral/RandomReach-v1", **kwargs)` with:
     {_COMMON_ARGS_DOC}
     ## Info
     `terms` (reward terms), `hand`, `target` (m), `load`, `push` (N, zero here), `qpos` (rad).
 
     ## Version History
-    * v0: initial version.
+    * v1: observations of the current state (sensory delays 0, as MotorNet's default and the paper).
+    * v0: initial version: observations one step old (delays 1); still registered, to replay results.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -242,7 +245,7 @@ class HoldPositionEnv(ArmEnv):
     Never terminates; truncated after `max_episode_steps` (50 = 0.5 s by default).
 
     ## Arguments
-    `gymnasium.make("bilateral/HoldPosition-v0", **kwargs)` with:
+    `gymnasium.make("bilateral/HoldPosition-v1", **kwargs)` with:
     {_COMMON_ARGS_DOC}    | `endpoint_load_bounds` | (-10, 10) | range (N) of each axis of the load |
     | `push_magnitude` | 0 | force of a push (N); 0 turns pushes off |
     | `push_duration` | 0.05 | duration of a push (s) |
@@ -253,7 +256,8 @@ class HoldPositionEnv(ArmEnv):
     step), `qpos` (rad).
 
     ## Version History
-    * v0: initial version.
+    * v1: observations of the current state (sensory delays 0, as MotorNet's default and the paper).
+    * v0: initial version: observations one step old (delays 1); still registered, to replay results.
     """
 
     def __init__(

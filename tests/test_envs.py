@@ -13,13 +13,14 @@ from envs import ArmBatch, HoldPosition, RandomReach, Trials
 from envs.terms import check_weights, compute_terms, weighted_sum
 
 IDS = list(envs.ENV_IDS.values())
+ALL_IDS = IDS + list(envs.V0_IDS.values())  # v1 (current state) and v0 (one step of sensory lag)
 
 
 def make(env_id, **kwargs):
     return gym.make(env_id, **kwargs)
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", ALL_IDS)
 def test_gymnasium_check_env(env_id):
     env = make(env_id)
     with warnings.catch_warnings():
@@ -29,7 +30,7 @@ def test_gymnasium_check_env(env_id):
     env.close()
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", ALL_IDS)
 def test_sb3_check_env(env_id):
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -206,21 +207,53 @@ def test_batch_threads_give_the_same_result():
 
 
 def test_observation_layout_and_delay():
+    """Delay 0 (the default, MotorNet's): the controller sees the current state; delay k: the state of
+    k steps before, and the first state until there is one."""
     task = RandomReach()
     trials = task.draw(np.random.default_rng(3), 1, 10)
-    batch = ArmBatch(task, 1)
-    obs0 = batch.reset(trials)
-    np.testing.assert_allclose(obs0[0, 12:14], task.arm.hand_position(trials.start_qpos)[0])
-    np.testing.assert_allclose(obs0[0, 14:16], trials.target[0])
-    np.testing.assert_allclose(obs0[0, 6:12], 0)
-    hand_before = batch.hand.copy()
-    obs1 = batch.step(np.ones((1, 6)))
-    # one step of delay: the observed hand is where the hand was before the step
-    np.testing.assert_array_equal(obs1[0, 12:14], hand_before[0])
-    hand_after_one = batch.hand.copy()
-    assert not np.array_equal(hand_after_one, hand_before)
-    obs2 = batch.step(np.ones((1, 6)))
-    np.testing.assert_array_equal(obs2[0, 12:14], hand_after_one[0])
+    hands, seen = {}, {}
+    for delay in (0, 1, 2):
+        batch = ArmBatch(task, 1, proprioception_delay=delay, vision_delay=delay)
+        obs = [batch.reset(trials)]
+        hand = [batch.hand.copy()]
+        for _ in range(4):
+            obs.append(batch.step(np.ones((1, 6))))
+            hand.append(batch.hand.copy())
+        hands[delay] = np.array(hand)[:, 0]
+        obs = np.array(obs)[:, 0]
+        np.testing.assert_allclose(obs[0, 12:14], task.arm.hand_position(trials.start_qpos)[0])
+        np.testing.assert_allclose(obs[:, 14:16], np.tile(trials.target[0], (5, 1)))
+        np.testing.assert_allclose(obs[0, 6:12], 0)
+        for t in range(5):
+            np.testing.assert_array_equal(obs[t, 12:14], hands[delay][max(t - delay, 0)])
+        seen[delay] = obs
+    for delay in (1, 2):  # proprioception lags as vision does
+        np.testing.assert_array_equal(seen[delay][delay + 1 :, :12], seen[0][1 : 5 - delay, :12])
+    assert not np.array_equal(hands[0][1], hands[0][0])  # the hand moved
+    np.testing.assert_array_equal(hands[0], hands[2])  # delays change what is seen, not the physics
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "1", None])
+def test_bad_delays_are_refused_by_name(bad):
+    with pytest.raises(ValueError, match="vision_delay"):
+        ArmBatch(RandomReach(), 1, vision_delay=bad)
+    with pytest.raises(ValueError, match="proprioception_delay"):
+        make(IDS[0], proprioception_delay=bad)
+
+
+def test_v0_ids_replay_one_step_of_lag():
+    for task, v0 in envs.V0_IDS.items():
+        old, new = make(v0).unwrapped, make(envs.ENV_IDS[task]).unwrapped
+        assert (old.batch.proprioception_delay, old.batch.vision_delay) == (1, 1)
+        assert (new.batch.proprioception_delay, new.batch.vision_delay) == (0, 0)
+        old.reset(seed=0)
+        new.reset(seed=0)
+        action = np.ones(6, dtype=np.float32)
+        a, b = old.step(action)[0], new.step(action)[0]
+        assert not np.allclose(a[:14], b[:14])
+        np.testing.assert_array_equal(a[14:], b[14:])
+        old.close()
+        new.close()
 
 
 def test_terms_work_on_numpy_and_torch():

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from bilateral.controllers import Bilateral
+from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.distal import Objective, TrainConfig
-from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
 from envs import ArmBatch, RandomReach
 
@@ -22,10 +22,12 @@ def test_each_hemisphere_learns_from_its_own_loss_only(callosum):
             for layer in [*model.left.callosum, *model.right.callosum]:
                 layer.weight.normal_(0, 0.3)
     objective = Objective(TrainConfig(variant="bi-spec-cc" if callosum else "bi-spec", width=6))
-    batch = ArmBatch(task, 3)
+    arms = ArmBatch(task, 3)
+    stepper = JacobianStepper(task.arm.model, 3, hand_body=task.arm.hand_body)
 
     def losses():
-        return objective(run_trials(model, batch, trials, differentiable=True))[0]
+        run = run_closed_loop(model, arms, stepper, trials)
+        return run.surrogates(objective(run.trajectory)[0])
 
     separately = []
     for which in (0, 1):

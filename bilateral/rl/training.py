@@ -69,6 +69,8 @@ class RLConfig:
     callosum_kind: str = "paper"
     output_bias: float = -3.0
     # environment
+    proprioception_delay: int = 0  # steps; 0 = the current state
+    vision_delay: int = 0
     proprioception_noise: float = 0.0
     vision_noise: float = 0.0
     threads: int = 1  # threads stepping MuJoCo in evaluation batches
@@ -113,6 +115,8 @@ def make_env(config: RLConfig, n_envs: int | None = None):
     kwargs = {
         "max_episode_steps": config.trial_steps,
         "trial_steps": config.trial_steps,
+        "proprioception_delay": config.proprioception_delay,
+        "vision_delay": config.vision_delay,
         "proprioception_noise": config.proprioception_noise,
         "vision_noise": config.vision_noise,
         **{f"{term}_weight": reward.get(term, 0.0) for term in TERMS},
