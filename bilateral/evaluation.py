@@ -2,13 +2,15 @@
 
 The test set of a task depends only on ``TEST_SEED``, the task and its size, never on the run's
 seed, so every variant, seed and method is measured on the same trials; it is saved beside the
-results (``Trials.save``) so it can be replayed.
+results (``Trials.save``) so it can be replayed. Hold runs meet a second test set: the same trials
+with two pushes each (``PUSH_TEST``), for stability under perturbation beside the steady load.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,13 +21,15 @@ from bilateral import metrics
 from bilateral.controllers import Bilateral, Controller
 from bilateral.distal import make_arms
 from bilateral.rollout import run_policy
-from envs.tasks import DT, Trials, make_task
+from envs.tasks import DT, PushSchedule, Trials, make_task
 
 TEST_SEED = 20240125
 # bumped whenever a metric's definition changes: grids re-evaluate (not retrain) older runs
-EVALUATION_VERSION = 2
-TEST_NOISE_STREAM = 1
+EVALUATION_VERSION = 3
+TEST_NOISE_STREAM, PUSH_STREAM = 1, 2
 FS = 1.0 / DT  # Hz
+PUSH_TEST = PushSchedule(magnitude=20.0, duration=0.05, count=2, earliest=0.1, settle=0.1)
+PUSH_WINDOW = (-5, 25)  # steps around a push's onset kept for the deviation-over-time figure
 
 # the metrics of each task (DESIGN §6), as per-trial table columns; the first is the headline
 REACH_METRICS = (
@@ -38,7 +42,17 @@ REACH_METRICS = (
     "log_dimensionless_jerk",
     "effort",
 )
-HOLD_METRICS = ("rms_deviation_m", "drift_mean_m", "drift_max_m", "settling_time_s", "jitter_m", "effort")
+HOLD_METRICS = (
+    "rms_deviation_m",
+    "drift_mean_m",
+    "drift_max_m",
+    "settling_time_s",
+    "jitter_m",
+    "effort",
+    "push_peak_deviation_m",  # under PUSH_TEST
+    "push_recovery_time_s",
+    "push_end_deviation_m",
+)
 TASK_METRICS = {"reach": REACH_METRICS, "hold": HOLD_METRICS}
 HEADLINE = {"reach": "endpoint_error_m", "hold": "rms_deviation_m"}
 HIGHER_IS_BETTER = {"sparc", "log_dimensionless_jerk"}
@@ -47,6 +61,13 @@ HIGHER_IS_BETTER = {"sparc", "log_dimensionless_jerk"}
 def make_test_set(task: str, n: int, steps: int) -> Trials:
     """The fixed test set: ``n`` trials of ``steps`` steps of ``task``."""
     return make_task(task).draw(np.random.default_rng([TEST_SEED, zlib.crc32(task.encode())]), n, steps)
+
+
+def make_push_test_set(n: int, steps: int, schedule: PushSchedule = PUSH_TEST) -> Trials:
+    """The hold test set's trials with ``schedule``'s pushes (seeded apart from the trials)."""
+    trials = make_test_set("hold", n, steps)
+    trials.pushes = schedule.draw(np.random.default_rng([TEST_SEED, PUSH_STREAM]), n, steps)
+    return trials
 
 
 def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: np.ndarray) -> dict[str, float]:
@@ -60,7 +81,7 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
             "endpoint_error_m": metrics.endpoint_error(hand, target),
             "time_to_target_s": metrics.time_to_target(hand, target, FS),
             "movement_time_s": metrics.movement_time(hand, FS),
-            "path_length_ratio": metrics.path_length_ratio(hand),
+            "path_length_ratio": metrics.path_length_ratio(hand, target),
             "peak_speed_m_s": float(v.max()),
             "sparc": metrics.sparc(movement, FS),
             "log_dimensionless_jerk": metrics.log_dimensionless_jerk(movement, FS)
@@ -110,33 +131,38 @@ def evaluate(
     config,
     trials: Trials,
     *,
+    push_trials: Trials | None = None,
     lesions: list[str | None] | None = None,
     act: Callable[[np.ndarray], np.ndarray] | None = None,
     method: str = "distal",
     examples: int = 8,
 ) -> Evaluation:
-    """Run ``model`` on ``trials`` intact and under each of ``lesions`` (default: all it supports).
+    """Run ``model`` on ``trials`` intact and under each of ``lesions`` (default: all it supports), and
+    on ``push_trials`` (hold: the same trials with pushes, ``make_push_test_set``) if given.
 
     ``act`` overrides how the model maps observations to excitations (RL policies); by default a
     torch controller is run without gradients. The table's columns: method, task, variant, seed,
-    lesion ("none" for intact), trial, and the task's metrics.
+    lesion ("none" for intact), trial, and the task's metrics (the ``push_*`` ones with
+    ``push_trials``).
     """
     lesions = (lesions_of(model) if act is None else [None]) if lesions is None else lesions
-    batch = make_arms(config, len(trials))
+    arms = make_arms(config, len(trials))
     rows, traces = [], {}
+
+    def run(test: Trials) -> tuple[np.ndarray, np.ndarray]:
+        policy = act or controller_policy(model)
+        return run_policy(policy, arms, test, np.random.default_rng([TEST_SEED, TEST_NOISE_STREAM]))
+
     try:
         for lesion in lesions:
-            if lesion is not None:
-                model.lesion = lesion
-            try:
-                policy = act or controller_policy(model)
-                hand, excitation = run_policy(
-                    policy, batch, trials, np.random.default_rng([TEST_SEED, TEST_NOISE_STREAM])
-                )
-            finally:
-                if lesion is not None:
-                    model.lesion = None
+            with model.lesioned(lesion) if lesion is not None else nullcontext():
+                hand, excitation = run(trials)
+                pushed = run(push_trials) if push_trials is not None else None
             for i in range(len(trials)):
+                row = trial_metrics(config.task, hand[:, i], trials.target[i], excitation[:, i])
+                if pushed is not None:
+                    recovery = metrics.push_recovery(pushed[0][:, i], push_trials.target[i], push_trials.pushes[i], FS)
+                    row.update({f"push_{name}": value for name, value in recovery.items()})
                 rows.append(
                     {
                         "method": method,
@@ -145,13 +171,15 @@ def evaluate(
                         "seed": config.seed,
                         "lesion": lesion or "none",
                         "trial": i,
-                        **trial_metrics(config.task, hand[:, i], trials.target[i], excitation[:, i]),
+                        **row,
                     }
                 )
             if lesion is None:
                 traces = _traces(hand, trials, examples)
+                if pushed is not None:
+                    traces["push_distance_mean"] = _around_first_push(pushed[0], push_trials)
     finally:
-        batch.close()
+        arms.close()
     return Evaluation(pd.DataFrame(rows), traces)
 
 
@@ -164,6 +192,16 @@ def _traces(hand: np.ndarray, trials: Trials, examples: int) -> dict[str, np.nda
         "target": trials.target[:k],
         "distance_mean": distance.mean(axis=1),
     }
+
+
+def _around_first_push(hand: np.ndarray, trials: Trials) -> np.ndarray:
+    """Mean distance (m) from the target over the steps ``PUSH_WINDOW`` around each trial's first
+    push onset (the state at the onset is index ``-PUSH_WINDOW[0]``)."""
+    distance = np.linalg.norm(hand - trials.target[None], axis=-1)  # (T+1, N)
+    onset = np.argmax(np.linalg.norm(trials.pushes, axis=-1) > 0, axis=1)
+    offsets = np.arange(PUSH_WINDOW[0], PUSH_WINDOW[1] + 1)
+    index = np.clip(onset[:, None] + offsets, 0, len(distance) - 1)
+    return distance[index, np.arange(len(onset))[:, None]].mean(axis=0)
 
 
 def headline(model, config, n_trials: int = 256, steps: int | None = None, act=None) -> dict:

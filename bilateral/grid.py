@@ -21,6 +21,7 @@ Backends run the runs: ``local`` (a process pool, the default) here; others plug
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -47,7 +48,8 @@ TASKS = ("reach", "hold")
 METHODS = ("distal",)
 
 # A budget is how much training each run gets, and how many test trials score it.
-# ``train`` overrides the distal teacher's preset, ``rl`` the RL methods' RLConfig.
+# ``train`` overrides the distal teacher's preset, ``rl`` the RL methods' RLConfig, ``push_test`` the
+# fields of the hold task's push test (bilateral.evaluation.PUSH_TEST).
 BUDGETS: dict[str, dict] = {
     # minutes for the whole grid on a laptop: the paper's network, 60 batches at a higher rate; 30k RL steps
     "quick": {
@@ -80,6 +82,7 @@ BUDGETS: dict[str, dict] = {
             "buffer_size": 1000,
         },
         "test_trials": 8,
+        "push_test": {"earliest": 0.02, "duration": 0.01, "settle": 0.01},  # pushes that fit 10-step trials
     },
 }
 
@@ -190,8 +193,17 @@ def is_finished(run_dir: Path) -> bool:
         return False
 
 
-def test_set_path(root: Path, task: str) -> Path:
-    return Path(root) / "test_sets" / f"{task}.npz"
+PUSH_SET = "hold_push"  # the hold test set with pushes (bilateral.evaluation.make_push_test_set)
+
+
+def test_set_path(root: Path, name: str) -> Path:
+    """A grid's test set: ``reach``, ``hold`` or ``hold_push``."""
+    return Path(root) / "test_sets" / f"{name}.npz"
+
+
+def test_sets_of(task: str) -> tuple[str, ...]:
+    """The test sets a run of ``task`` is evaluated on."""
+    return (task, PUSH_SET) if task == "hold" else (task,)
 
 
 def run_one(spec: RunSpec, root: str | Path, budget: dict | None = None) -> dict:
@@ -216,8 +228,10 @@ def run_one(spec: RunSpec, root: str | Path, budget: dict | None = None) -> dict
     except (CheckpointError, ConfigMismatchError):
         shutil.rmtree(run_dir)  # a damaged or foreign training state: start the run again
         model, config = trainer.train(spec, run_dir, budget)
-    trials = Trials.from_file(test_set_path(root, spec.task))
-    result = evaluate(model, config, trials, act=trainer.policy(model), method=spec.method)
+    trials, *pushes = (Trials.from_file(test_set_path(root, name)) for name in test_sets_of(spec.task))
+    result = evaluate(
+        model, config, trials, push_trials=pushes[0] if pushes else None, act=trainer.policy(model), method=spec.method
+    )
     with atomic_path(run_dir / "evaluation.parquet") as tmp:
         result.table.to_parquet(tmp, index=False)
     with atomic_path(run_dir / "traces.npz") as tmp:
@@ -252,7 +266,7 @@ def _run_in_worker(spec: RunSpec, root: str, budget: dict) -> dict:
 # -- the grid -----------------------------------------------------------------------------------
 def prepare(grid: GridSpec, root: str | Path) -> Path:
     """Create the grid directory: its definition and the fixed test sets (kept if already there)."""
-    from bilateral.evaluation import make_test_set
+    from bilateral.evaluation import PUSH_TEST, make_push_test_set, make_test_set
     from bilateral.methods import trial_steps
 
     root = Path(root)
@@ -279,10 +293,14 @@ def prepare(grid: GridSpec, root: str | Path) -> Path:
         definition["seeds"] = max(previous.get("seeds", 0), grid.seeds)
     write_json(existing, definition)
     budget = grid.budget_values()
+    n, steps = budget["test_trials"], trial_steps(budget)
     for task in grid.tasks:
         path = test_set_path(root, task)
         if not path.exists():
-            make_test_set(task, budget["test_trials"], trial_steps(budget)).save(path)
+            make_test_set(task, n, steps).save(path)
+        if task == "hold" and not test_set_path(root, PUSH_SET).exists():
+            schedule = dataclasses.replace(PUSH_TEST, **budget.get("push_test", {}))
+            make_push_test_set(n, steps, schedule).save(test_set_path(root, PUSH_SET))
     return root
 
 
@@ -458,6 +476,12 @@ def _in_pool(specs, workers, run, root, budget, tally: Tally) -> tuple[list, lis
                     broken = True
                     lost.append(spec)
     return lost, queue
+
+
+def run_labels(run_dir: str | Path) -> dict:
+    """``{"method", "task", "variant", "seed"}`` of a run directory ``runs/{method}/{task}/{variant}/seed{N}``."""
+    method, task, variant, seed = Path(run_dir).parts[-4:]
+    return {"method": method, "task": task, "variant": variant, "seed": int(seed.removeprefix("seed"))}
 
 
 def finished_runs(root: str | Path) -> list[Path]:

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import signal
 
 __all__ = [
+    "censored",
     "effort",
     "endpoint_error",
     "hold_drift",
@@ -22,6 +23,7 @@ __all__ = [
     "path_length",
     "path_length_ratio",
     "peak_speed",
+    "push_recovery",
     "rms_deviation",
     "settling_time",
     "sparc",
@@ -72,12 +74,18 @@ def movement_time(positions, fs: float, threshold: float = 0.1) -> float:
     return float((segment.stop - 1 - segment.start) / fs)
 
 
+def censored(samples: int, fs: float) -> float:
+    """The time (s) a trial's event that never happens counts as: one sample past the trial's end,
+    longer than any time it can happen at, so that it weighs against a controller and is told apart."""
+    return float(samples / fs)
+
+
 def time_to_target(positions, target, fs: float, tolerance: float = 0.02) -> float:
     """Time (s) from the start until the hand first comes within ``tolerance`` m of the target;
-    the trial's duration if it never does (censored, so that misses count against a controller)."""
+    ``censored`` if it never does."""
     distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
     inside = np.nonzero(distance <= tolerance)[0]
-    return float(inside[0] / fs) if len(inside) else float((len(distance) - 1) / fs)
+    return float(inside[0] / fs) if len(inside) else censored(len(distance), fs)
 
 
 def path_length(positions) -> float:
@@ -85,11 +93,12 @@ def path_length(positions) -> float:
     return float(np.linalg.norm(np.diff(_positions(positions), axis=0), axis=1).sum())
 
 
-def path_length_ratio(positions) -> float:
-    """Path length over the straight-line distance from the first to the last position (>= 1; 1 for a
-    straight path). NaN when start and end coincide."""
+def path_length_ratio(positions, target) -> float:
+    """Path length over the straight-line distance from the start to the target: 1 for a straight
+    reach that arrives, more for a detour or an overshoot, less for a hand that stops short (a short
+    straight move that misses does not score a perfect 1). NaN when the start is on the target."""
     p = _positions(positions)
-    straight = np.linalg.norm(p[-1] - p[0])
+    straight = np.linalg.norm(np.asarray(target, dtype=float) - p[0])
     return float(path_length(p) / straight) if straight > 0 else float("nan")
 
 
@@ -101,7 +110,8 @@ def sparc(speed_profile, fs: float, fc: float = 10.0, amp_th: float = 0.05, padl
     normalised by the cut-off, over [0, fc_adaptive]: the spectrum is zero-padded (``padlevel``),
     cut at ``fc`` Hz (default 10), and the cut-off tightened to the last frequency whose magnitude
     is at least ``amp_th`` (default 0.05). Negative; closer to 0 is smoother. Independent of the
-    profile's amplitude, and (nearly) of its duration for the same shape.
+    profile's amplitude, and (nearly) of its duration for the same shape. NaN when fewer than two
+    frequency bins pass the threshold (no arc to measure; not 0, the best score).
     """
     v = np.asarray(speed_profile, dtype=float)
     if v.ndim != 1 or len(v) < 2:
@@ -117,7 +127,7 @@ def sparc(speed_profile, fs: float, fc: float = 10.0, amp_th: float = 0.05, padl
     above = np.nonzero(magnitude >= amp_th)[0]
     freq, magnitude = freq[above[0] : above[-1] + 1], magnitude[above[0] : above[-1] + 1]
     if len(freq) < 2:
-        return 0.0
+        return float("nan")
     df = np.diff(freq) / (freq[-1] - freq[0])
     return float(-np.sum(np.sqrt(df**2 + np.diff(magnitude) ** 2)))
 
@@ -160,14 +170,51 @@ def hold_drift(positions, target, statistic: str = "max") -> float:
 
 
 def settling_time(positions, target, fs: float, tolerance: float = 0.01) -> float:
-    """Time (s) from the first sample after which the hand stays within ``tolerance`` m of the target
-    to the end; the trial's duration if it is outside at the end (censored, so that a controller
-    that never settles is not averaged as if it did)."""
+    """Time (s) of the first sample from which the hand stays within ``tolerance`` m of the target to
+    the end (a hold that comes within it at the last samples has settled, then); ``censored`` if it
+    is outside at the end, so that a controller that never settles is not averaged as if it did."""
     distance = np.linalg.norm(_positions(positions) - np.asarray(target, dtype=float), axis=1)
     outside = np.nonzero(distance > tolerance)[0]
     if len(outside) == 0:
         return 0.0
-    return float((outside[-1] + 1) / fs) if outside[-1] < len(distance) - 1 else float((len(distance) - 1) / fs)
+    if outside[-1] == len(distance) - 1:
+        return censored(len(distance), fs)
+    return float((outside[-1] + 1) / fs)
+
+
+def push_recovery(positions, target, pushes, fs: float, tolerance: float = 0.01) -> dict[str, float]:
+    """Stability under pushes of one hold trial (DESIGN §6).
+
+    ``positions`` (T+1, 2) m of the states x_0..x_T, ``pushes`` (T, 2) N the push force acting during
+    each step (a push is a run of steps with a force). For each push, from its onset until the next
+    one's (or the trial's end): the peak distance (m) of the hand from the target, and the recovery
+    time (s) from the push's end until the hand is back within ``tolerance`` m and stays within it,
+    ``censored`` one sample past that window if it never is. Returns their means over the pushes
+    (``peak_deviation_m``, ``recovery_time_s``) and ``end_deviation_m``, the distance at the last state;
+    the two push metrics are NaN for a trial without pushes.
+    """
+    p = _positions(positions)
+    distance = np.linalg.norm(p - np.asarray(target, dtype=float), axis=1)
+    acting = np.linalg.norm(np.asarray(pushes, dtype=float), axis=1) > 0
+    edges = np.diff(np.concatenate([[False], acting, [False]]).astype(int))
+    onsets, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]  # steps; a push acts on [onset, end)
+    windows = np.append(onsets[1:], len(distance) - 1)[: len(onsets)]  # the last state each push answers for
+    peaks, recoveries = [], []
+    for onset, end, last in zip(onsets, ends, windows, strict=True):
+        peaks.append(distance[onset + 1 : last + 1].max())
+        after = distance[end : last + 1]  # states from the first one after the push
+        outside = np.nonzero(after > tolerance)[0]
+        if len(outside) == 0:
+            recoveries.append(0.0)
+        elif outside[-1] == len(after) - 1:
+            recoveries.append(censored(len(after), fs))
+        else:
+            recoveries.append((outside[-1] + 1) / fs)
+    return {
+        "peak_deviation_m": float(np.mean(peaks)) if peaks else float("nan"),
+        "recovery_time_s": float(np.mean(recoveries)) if recoveries else float("nan"),
+        "end_deviation_m": float(distance[-1]),
+    }
 
 
 def jitter(positions, fs: float, cutoff: float = 5.0) -> float:

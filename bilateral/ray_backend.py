@@ -28,21 +28,23 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bilateral.grid import RunSpec, Tally, _run_in_worker, test_set_path
+from bilateral.grid import RunSpec, Tally, _run_in_worker, test_set_path, test_sets_of
 from bilateral.io import give_default_mode
 
 TRANSFERS = ("shared", "object-store")
 
 
-def _task(spec: RunSpec, root: str, budget: dict, transfer: str, test_set: bytes | None, worker=None) -> dict:
-    """One run on a Ray worker (see the module docstring for ``transfer``)."""
+def _task(spec: RunSpec, root: str, budget: dict, transfer: str, test_sets: dict | None, worker=None) -> dict:
+    """One run on a Ray worker (see the module docstring for ``transfer``; ``test_sets``: the run's test
+    sets by name, for ``object-store``)."""
     run = worker or _run_in_worker
     if transfer == "shared":
         return run(spec, root, budget)
     with tempfile.TemporaryDirectory(prefix="bilateral-run-") as scratch:
-        path = test_set_path(Path(scratch), spec.task)
-        path.parent.mkdir(parents=True)
-        path.write_bytes(test_set)
+        for name, content in test_sets.items():
+            path = test_set_path(Path(scratch), name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
         result = run(spec, scratch, budget)
         if result["status"] == "finished":
             buffer = io.BytesIO()
@@ -114,7 +116,11 @@ def run_with_ray(
     remote = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(_task)
     test_sets = {}
     if transfer == "object-store":  # one copy of each test set in the object store, shared by the tasks
-        test_sets = {task: ray.put(test_set_path(root, task).read_bytes()) for task in {s.task for s in specs}}
+        test_sets = {
+            task: {name: test_set_path(root, name).read_bytes() for name in test_sets_of(task)}
+            for task in {s.task for s in specs}
+        }
+        test_sets = {task: ray.put(sets) for task, sets in test_sets.items()}
     pending = {
         remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task), worker): spec for spec in specs
     }

@@ -17,7 +17,7 @@ from gymnasium.envs.registration import register, registry
 from envs.arm import MUSCLES, Arm, default_arm
 from envs.batch import ArmBatch, observation
 from envs.gym_env import DEFAULT_TRIAL_STEPS, HoldPositionEnv, RandomReachEnv
-from envs.tasks import DT, HoldPosition, RandomReach, Task, Trials, make_task
+from envs.tasks import DT, HoldPosition, PushSchedule, RandomReach, Task, Trials, make_task
 
 ENV_IDS = {"reach": "bilateral/RandomReach-v1", "hold": "bilateral/HoldPosition-v1"}
 V0_IDS = {"reach": "bilateral/RandomReach-v0", "hold": "bilateral/HoldPosition-v0"}  # one step of sensory lag
@@ -42,6 +42,7 @@ __all__ = [
     "ArmBatch",
     "HoldPosition",
     "HoldPositionEnv",
+    "PushSchedule",
     "RandomReach",
     "RandomReachEnv",
     "Task",

@@ -175,6 +175,50 @@ class HoldPosition(Task):
         return Trials(start, self.arm.hand_position(start), load, pushes)
 
 
+@dataclass(frozen=True)
+class PushSchedule:
+    """Brief force pulses on the hand at seeded times: the hold task's test of stability under
+    perturbation (DESIGN §6).
+
+    Attributes:
+        magnitude: N, force of each push, in a uniformly random direction.
+        duration: s, how long a push lasts (whole steps).
+        count: pushes per trial.
+        earliest: s, no push starts before this.
+        settle: s, time left after each push before the next one may start (or the trial ends).
+
+    The time from ``earliest`` to the trial's end is cut into ``count`` equal slots; each push starts
+    at a step drawn uniformly among those of its slot that leave ``duration + settle`` inside it.
+    """
+
+    magnitude: float = 20.0
+    duration: float = 0.05
+    count: int = 2
+    earliest: float = 0.1
+    settle: float = 0.1
+
+    def draw(self, rng: np.random.Generator, n: int, n_steps: int) -> np.ndarray:
+        """Push forces (n, n_steps, 2) N: the force acting during each step of each trial."""
+        first, length, settle = (round(x / DT) for x in (self.earliest, self.duration, self.settle))
+        slot = (n_steps - first) // self.count
+        if self.count < 1 or length < 1 or slot < length + settle + 1:
+            raise ValueError(
+                f"{self.count} pushes of {self.duration} s with {self.settle} s to settle after each do not fit "
+                f"between {self.earliest} s and the end of a {n_steps * DT:.2f} s trial"
+            )
+        onsets = (
+            first + slot * np.arange(self.count) + rng.integers(0, slot - length - settle + 1, size=(n, self.count))
+        )
+        angle = rng.uniform(0, 2 * np.pi, size=(n, self.count))
+        pushes = np.zeros((n, n_steps, 2))
+        for k in range(self.count):
+            for lag in range(length):
+                pushes[np.arange(n), onsets[:, k] + lag] = self.magnitude * np.stack(
+                    [np.cos(angle[:, k]), np.sin(angle[:, k])], -1
+                )
+        return pushes
+
+
 TASKS = {"reach": RandomReach, "hold": HoldPosition}
 
 

@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env, env_render_passive_checker
 
 import envs
-from envs import ArmBatch, HoldPosition, RandomReach, Trials
+from envs import ArmBatch, HoldPosition, PushSchedule, RandomReach, Trials
 from envs.terms import check_weights, compute_terms, weighted_sum
 
 IDS = list(envs.ENV_IDS.values())
@@ -282,3 +282,20 @@ def test_trials_save_and_replay(tmp_path):
     assert len(trials[1:3]) == 2 and trials[2].n_steps == 12
     with pytest.raises(ValueError, match="start_qpos"):
         Trials(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 5, 2)))
+
+
+def test_push_schedule_places_its_pushes_as_data_says():
+    schedule = PushSchedule(magnitude=20.0, duration=0.05, count=2, earliest=0.1, settle=0.1)
+    pushes = schedule.draw(np.random.default_rng(0), 200, 50)
+    force = np.linalg.norm(pushes, axis=-1)
+    np.testing.assert_allclose(force[force > 0], 20.0)
+    assert (force[:, :10] == 0).all()  # none in the first 100 ms
+    for trial in force > 0:
+        edges = np.diff(np.concatenate([[0], trial.astype(int), [0]]))
+        onsets, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        assert len(onsets) == 2 and (ends - onsets == 5).all()  # two pushes of 50 ms
+        assert onsets[1] - ends[0] >= 10 and 50 - ends[1] >= 10  # 0.1 s to settle after each
+    assert len({tuple(np.nonzero(t)[0]) for t in force > 0}) > 20  # at seeded, varied times
+    np.testing.assert_array_equal(pushes, schedule.draw(np.random.default_rng(0), 200, 50))
+    with pytest.raises(ValueError, match="do not fit"):
+        schedule.draw(np.random.default_rng(0), 1, 20)

@@ -1,0 +1,112 @@
+"""How long does a competent controller take? Wall time of the distal teacher to first reach the aims.
+
+    python benchmarks/competence.py [--preset strong] [--seed 0] [--cap-seconds 600] [--set key=value ...]
+
+Trains, alone on this machine, with ``Trainer.train_batch`` (the step ``bilateral train`` runs):
+
+- reach, ``bi``: until the mean final endpoint error is <= 2 cm;
+- hold, ``uni-dom``: until the mean RMS deviation from the target is <= 1 cm (±10 N loads);
+
+each judged on the 256 fixed test trials of ``bilateral evaluate`` every ``--every`` batches (and at
+the preset's last batch). Evaluation time is not counted: the seconds are training time only. A
+case that does not get there within ``--cap-seconds`` of training, or within the preset's own number
+of batches, reports null. ``--set`` overrides preset fields (``--set learning_rate=0.01``) to try
+settings. The last line is one JSON object: ``reach_bi_seconds_to_2cm``,
+``hold_unidom_seconds_to_1cm``, the batches each took, and the best value each reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import torch
+
+from bilateral.distal import TrainConfig, Trainer
+from bilateral.evaluation import HEADLINE, headline
+
+CASES = {  # (task, variant, aim in metres)
+    "reach_bi": ("reach", "bi", 0.02),
+    "hold_unidom": ("hold", "uni-dom", 0.01),
+}
+
+
+def parse_value(text: str):
+    """A ``--set`` value: JSON if it parses (numbers, null, true), else the string itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: str) -> dict:
+    """Train ``config`` until its headline metric is <= ``aim``; returns seconds, batches and history."""
+    trainer = Trainer(config, out, progress=False)
+    torch.set_num_threads(1)  # as Trainer.run does
+    metric = HEADLINE[config.task]
+    seconds, history, reached = 0.0, [], None
+    try:
+        for index in range(config.n_batches):
+            start = time.perf_counter()
+            trainer.train_batch(index)
+            seconds += time.perf_counter() - start
+            last = index + 1 == config.n_batches or seconds >= cap
+            if (index + 1) % every == 0 or last:
+                value = headline(trainer.model, config, 256)[metric]
+                history.append({"batches": index + 1, "seconds": round(seconds, 1), metric: round(value, 5)})
+                print(
+                    f"  {config.task} {config.variant}: {index + 1:5d} batches, {seconds:6.1f} s: {value * 100:.2f} cm",
+                    flush=True,
+                )
+                if value <= aim:
+                    reached = history[-1]
+                    break
+            if last:
+                break
+    finally:
+        trainer.close()
+    return {
+        "seconds": reached["seconds"] if reached else None,
+        "batches": reached["batches"] if reached else None,
+        "best_m": min(h[metric] for h in history) if history else None,
+        "history": history,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="strong", help="training preset (default: strong)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of both runs (default: 0)")
+    parser.add_argument("--every", type=int, default=50, help="evaluate every this many batches (default: 50)")
+    parser.add_argument("--cap-seconds", type=float, default=600.0, help="training time cap per case (default: 600)")
+    parser.add_argument(
+        "--cases", nargs="+", choices=list(CASES), default=list(CASES), help="which cases (default: both)"
+    )
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="preset fields to override")
+    args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = parse_value(value)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.cases:
+            task, variant, aim = CASES[name]
+            config = TrainConfig.from_preset(args.preset, task=task, variant=variant, seed=args.seed, **overrides)
+            print(
+                f"{name}: {args.preset} preset {overrides or ''}, seed {args.seed}, aim {aim * 100:.0f} cm", flush=True
+            )
+            results[name] = time_to_aim(config, aim, args.every, args.cap_seconds, f"{tmp}/{name}")
+    summary = {"preset": args.preset, "seed": args.seed, "overrides": overrides}
+    for name, result in results.items():
+        aim = int(CASES[name][2] * 100)
+        summary[f"{name}_seconds_to_{aim}cm"] = result["seconds"]
+        summary[f"{name}_batches_to_{aim}cm"] = result["batches"]
+        summary[f"{name}_best_m"] = result["best_m"]
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

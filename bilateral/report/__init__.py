@@ -1,0 +1,105 @@
+"""From a grid directory to what users look at: tables, the claims report, figures and videos.
+
+Writes into the grid directory (see ``bilateral.grid`` for the rest of its layout)::
+
+    results.parquet        every finished run's per-trial metrics (intact and lesioned)
+    summary.csv            method x task x variant x metric: mean over seeds and its 95 % t-interval
+    claims.md              the paper's three claims (DESIGN §1), each judged on this grid's numbers
+    figures/*.png          metrics per variant, example hand paths and speeds, hold deviation over
+                           time (steady load and pushes), lesion effects, hemisphere weights
+    videos/*.mp4           chosen variants side by side on the same test trials
+
+``statistics`` holds the intervals and comparisons, ``claims`` one function per claim, ``figures``
+and ``videos`` the pictures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bilateral.evaluation import HEADLINE
+from bilateral.grid import load_results
+from bilateral.io import atomic_path, write_text
+from bilateral.report.claims import claims_report
+from bilateral.report.figures import (
+    deviation_figure,
+    examples_figure,
+    lesions_figure,
+    metrics_figure,
+    push_figure,
+    weights_figure,
+)
+from bilateral.report.statistics import compare, seed_means, summarize, t_interval, welch_interval
+from bilateral.report.units import fmt
+from bilateral.report.videos import side_by_side_video
+from bilateral.variants import VARIANTS
+
+DEFAULT_VIDEO_VARIANTS = ["uni-dom", "uni-nondom", "bi-spec-cc"]
+
+__all__ = [
+    "claims_report",
+    "compare",
+    "report",
+    "seed_means",
+    "summarize",
+    "t_interval",
+    "welch_interval",
+]
+
+
+def report(root: str | Path, *, videos: bool = True, video_variants: list[str] | None = None) -> dict:
+    """Write tables, claims, figures (and videos) for the finished runs of grid directory ``root``."""
+    root = Path(root)
+    results = load_results(root)
+    with atomic_path(root / "results.parquet") as tmp:
+        results.to_parquet(tmp, index=False)
+    summary = summarize(results)
+    with atomic_path(root / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    per_seed = seed_means(results)
+    methods = list(dict.fromkeys(results["method"]))
+    texts = [claims_report(results[results["method"] == "distal"])] if "distal" in methods else []
+    texts += [method_table(summary, method) for method in methods if method != "distal"]
+    write_text(root / "claims.md", "\n".join(texts))
+    figures = root / "figures"
+    written = []
+    for method in methods:
+        suffix = "" if method == "distal" else f"_{method}"
+        ran = [v for v in VARIANTS if v in set(results.loc[results["method"] == method, "variant"])]
+        for task in sorted(set(results["task"])):
+            written.append(metrics_figure(summary, per_seed, task, method, figures / f"{task}_metrics{suffix}.png"))
+            written.append(examples_figure(root, task, method, figures / f"{task}_examples{suffix}.png", ran))
+            written.append(lesions_figure(results, task, method, figures / f"{task}_lesions{suffix}.png"))
+        written.append(deviation_figure(root, method, figures / f"hold_deviation{suffix}.png"))
+        written.append(push_figure(root, method, figures / f"hold_push{suffix}.png"))
+        written.append(weights_figure(root, method, figures / f"hemisphere_weights{suffix}.png"))
+    if videos:
+        for task in sorted(set(results["task"])):
+            path = root / "videos" / f"{task}_side_by_side.mp4"
+            written.append(side_by_side_video(root, task, "distal", path, video_variants or DEFAULT_VIDEO_VARIANTS))
+    definition = json.loads((root / "grid.json").read_text()) if (root / "grid.json").exists() else {}
+    return {
+        "runs": int(results.groupby(["method", "task", "variant", "seed"]).ngroups),
+        "budget": definition.get("budget"),
+        "files": [str(p.relative_to(root)) for p in written if p is not None],
+    }
+
+
+def method_table(summary: pd.DataFrame, method: str) -> str:
+    """Markdown: an RL method's headline metrics per task and variant."""
+    rows = summary[(summary["method"] == method) & summary["metric"].isin(list(HEADLINE.values()))]
+    out = [
+        f"# {method}: headline metrics",
+        "",
+        "| task | variant | mean | 95 % CI | seeds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for _, r in rows.iterrows():
+        out.append(
+            f"| {r['task']} | {r['variant']} | {fmt(r['metric'], r['mean'])} | "
+            f"[{fmt(r['metric'], r['ci_low'])}, {fmt(r['metric'], r['ci_high'])}] | {r['n_seeds']} |"
+        )
+    return "\n".join(out) + "\n"

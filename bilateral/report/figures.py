@@ -1,0 +1,227 @@
+"""Figures of a grid: metrics per variant, example paths and speeds, hold deviation over time (steady
+load and pushes), lesion effects, hemisphere weights during training. Intervals are the Student-t
+intervals of ``statistics``; every figure is written atomically as a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bilateral import metrics
+from bilateral.evaluation import FS, HEADLINE, HIGHER_IS_BETTER, PUSH_WINDOW, TASK_METRICS
+from bilateral.grid import finished_runs, run_labels
+from bilateral.io import atomic_path
+from bilateral.report.statistics import t_interval
+from bilateral.report.units import label, scale
+from bilateral.variants import VARIANTS
+from envs.tasks import DT
+
+BILATERAL = ("bi", "bi-cc", "bi-spec", "bi-spec-cc")
+LESIONS = ("none", "high-left", "high-right", "low-left", "low-right", "cc")
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    return path
+
+
+def runs_by_variant(root: Path, method: str, task: str, seed: int = 0) -> dict[str, Path]:
+    """Run directories of ``method`` on ``task`` with ``seed``, by variant."""
+    runs = {}
+    for run in finished_runs(root):
+        labels = run_labels(run)
+        if labels["method"] == method and labels["task"] == task and labels["seed"] == seed:
+            runs[labels["variant"]] = run
+    return runs
+
+
+def metrics_figure(summary: pd.DataFrame, per_seed: pd.DataFrame, task: str, method: str, path: Path) -> Path | None:
+    """Every metric of ``task`` per variant: mean over seeds with its 95 % t-interval, and each seed."""
+    plt = pyplot()
+    rows = summary[(summary["task"] == task) & (summary["method"] == method)]
+    if rows.empty:
+        return None
+    variants = [v for v in VARIANTS if v in set(rows["variant"])]
+    names = [m for m in TASK_METRICS[task] if m in set(rows["metric"])]
+    columns, rows_of_plots = 4, -(-len(names) // 4)
+    fig, axes = plt.subplots(rows_of_plots, columns, figsize=(3.3 * columns, 3.4 * rows_of_plots), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    seeds = per_seed[(per_seed["task"] == task) & (per_seed["method"] == method)]
+    for ax, metric in zip(axes.flat, names, strict=False):
+        m = rows[rows["metric"] == metric].set_index("variant").reindex(variants)
+        k = scale(metric)
+        x = np.arange(len(variants))
+        err = np.vstack([m["mean"] - m["ci_low"], m["ci_high"] - m["mean"]]) * k
+        ax.errorbar(x, m["mean"] * k, yerr=np.nan_to_num(err), fmt="o", color="black", capsize=3, zorder=3)
+        for i, v in enumerate(variants):
+            vals = seeds.loc[seeds["variant"] == v, metric].to_numpy() * k
+            ax.plot(np.full(len(vals), i) + np.linspace(-0.12, 0.12, len(vals)), vals, ".", color="tab:blue", alpha=0.5)
+        ax.set_xticks(x, variants, rotation=60, ha="right", fontsize=8)
+        ax.set_title(label(metric) + (" ↑" if metric in HIGHER_IS_BETTER else ""), fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{task}: mean over seeds, 95 % t-interval (dots: seeds)")
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def examples_figure(root: Path, task: str, method: str, path: Path, variants: list[str]) -> Path | None:
+    """Hand paths of the first test trials (top) and speed or distance to target over time (bottom)."""
+    plt = pyplot()
+    runs = runs_by_variant(root, method, task)
+    variants = [v for v in variants if v in runs]
+    if not variants:
+        return None
+    fig, axes = plt.subplots(2, len(variants), figsize=(3.2 * len(variants), 6.2), squeeze=False)
+    for j, variant in enumerate(variants):
+        with np.load(runs[variant] / "traces.npz") as traces:
+            hand, target = traces["hand"][:4], traces["target"][:4]
+        ax = axes[0, j]
+        for k in range(len(hand)):
+            line = ax.plot(hand[k, :, 0], hand[k, :, 1], lw=1.2)[0]
+            ax.plot(*hand[k, 0], "o", color=line.get_color(), ms=3)
+            ax.plot(*target[k], "*", color=line.get_color(), ms=9)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_title(variant)
+        ax.set_xlabel("x (m)")
+        if j == 0:
+            ax.set_ylabel("y (m)")
+        ax = axes[1, j]
+        t = np.arange(hand.shape[1]) * DT
+        for k in range(len(hand)):
+            if task == "reach":
+                ax.plot(t, metrics.speed(hand[k], FS), lw=1.2)
+            else:
+                ax.plot(t, np.linalg.norm(hand[k] - target[k], axis=1) * 100, lw=1.2)
+        ax.set_xlabel("time (s)")
+        if j == 0:
+            ax.set_ylabel("hand speed (m/s)" if task == "reach" else "distance to target (cm)")
+    fig.suptitle(f"{task}: example test trials (seed 0; ● start, ★ target)")
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def _hold_curves(root: Path, method: str, key: str) -> dict[str, np.ndarray]:
+    """Per variant, the seeds' mean distance curves ``key`` of the hold traces, (seeds, steps) in cm."""
+    curves: dict[str, list[np.ndarray]] = {}
+    for run in finished_runs(root):
+        labels = run_labels(run)
+        if labels["method"] == method and labels["task"] == "hold":
+            with np.load(run / "traces.npz") as traces:
+                if key in traces:
+                    curves.setdefault(labels["variant"], []).append(traces[key] * 100)
+    return {v: np.array(curves[v]) for v in VARIANTS if v in curves}
+
+
+def _curves_with_intervals(ax, t: np.ndarray, curves: dict[str, np.ndarray]) -> None:
+    for variant, values in curves.items():
+        mean = values.mean(axis=0)
+        line = ax.plot(t, mean, label=f"{variant} ({len(values)} seeds)")[0]
+        if len(values) > 1:
+            bounds = np.array([t_interval(values[:, k]) for k in range(values.shape[1])])
+            ax.fill_between(t, bounds[:, 0], bounds[:, 1], color=line.get_color(), alpha=0.12)
+
+
+def deviation_figure(root: Path, method: str, path: Path) -> Path | None:
+    """Hold: distance of the hand from the target over time under the steady load, mean over test
+    trials; mean over seeds with its 95 % t-interval."""
+    curves = _hold_curves(root, method, "distance_mean")
+    if not curves:
+        return None
+    fig, ax = pyplot().subplots(figsize=(7, 4))
+    _curves_with_intervals(ax, np.arange(next(iter(curves.values())).shape[1]) * DT, curves)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("distance from target (cm)")
+    ax.set_title("hold against an endpoint load: mean deviation (band: 95 % t-interval over seeds)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def push_figure(root: Path, method: str, path: Path) -> Path | None:
+    """Hold under pushes: distance from the target around the first push's onset (time 0), mean over
+    test trials; mean over seeds with its 95 % t-interval."""
+    curves = _hold_curves(root, method, "push_distance_mean")
+    if not curves:
+        return None
+    fig, ax = pyplot().subplots(figsize=(7, 4))
+    t = np.arange(PUSH_WINDOW[0], PUSH_WINDOW[1] + 1) * DT
+    _curves_with_intervals(ax, t, curves)
+    ax.axvspan(0, 0.05, color="orange", alpha=0.15, label="push (20 N, 50 ms)")
+    ax.set_xlabel("time from the push's onset (s)")
+    ax.set_ylabel("distance from target (cm)")
+    ax.set_title("stability under perturbation (band: 95 % t-interval over seeds)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def lesions_figure(results: pd.DataFrame, task: str, method: str, path: Path) -> Path | None:
+    """The headline metric of each bilateral variant, intact and under each lesion (95 % t-intervals)."""
+    rows = results[(results["task"] == task) & (results["method"] == method) & results["variant"].isin(BILATERAL)]
+    if rows.empty or (rows["lesion"] == "none").all():
+        return None
+    metric = HEADLINE[task]
+    per_seed = rows.groupby(["variant", "lesion", "seed"], as_index=False)[metric].mean()
+    variants = [v for v in BILATERAL if v in set(per_seed["variant"])]
+    fig, ax = pyplot().subplots(figsize=(1.9 * len(variants) + 2, 4))
+    width = 0.8 / len(LESIONS)
+    for k, lesion in enumerate(LESIONS):
+        means, errs = [], []
+        for v in variants:
+            vals = per_seed[(per_seed["variant"] == v) & (per_seed["lesion"] == lesion)][metric].to_numpy() * 100
+            means.append(vals.mean() if len(vals) else np.nan)
+            low, high = t_interval(vals)
+            errs.append([means[-1] - low, high - means[-1]] if np.isfinite(low) else [0, 0])
+        x = np.arange(len(variants)) + (k - len(LESIONS) / 2 + 0.5) * width
+        ax.bar(x, means, width, yerr=np.array(errs).T, capsize=2, label=lesion)
+    ax.set_xticks(np.arange(len(variants)), variants)
+    ax.set_ylabel(label(metric))
+    ax.set_title(f"{task}: effect of lesions (mean over seeds, 95 % t-interval)")
+    ax.legend(fontsize=8, ncol=3)
+    ax.grid(axis="y", alpha=0.3)
+    return save(fig, path)
+
+
+def weights_figure(root: Path, method: str, path: Path) -> Path | None:
+    """w_L and w_R over training, for every bilateral variant and task (mean over seeds)."""
+    series: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for run in finished_runs(root):
+        labels = run_labels(run)
+        if labels["method"] != method or labels["variant"] not in BILATERAL or not (run / "metrics.csv").exists():
+            continue
+        log = pd.read_csv(run / "metrics.csv")
+        log = log[log["kind"] == "train"][["batch", "w_left", "w_right"]].dropna()
+        if not log.empty:
+            series.setdefault((labels["task"], labels["variant"]), []).append(log.set_index("batch"))
+    if not series:
+        return None
+    tasks = sorted({t for t, _ in series})
+    fig, axes = pyplot().subplots(1, len(tasks), figsize=(6 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for (t, variant), logs in sorted(series.items()):
+            if t != task:
+                continue
+            mean = pd.concat(logs).groupby(level=0).mean()
+            line = ax.plot(mean.index, mean["w_left"], label=f"{variant} w_L")[0]
+            ax.plot(mean.index, mean["w_right"], "--", color=line.get_color(), label=f"{variant} w_R")
+        ax.set_title(f"{task}: hemisphere weights during training")
+        ax.set_xlabel("training batch")
+        ax.set_ylabel("weight")
+        ax.legend(fontsize=7, ncol=2)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, path)
