@@ -51,36 +51,42 @@ def check_delay(name: str, delay) -> int:
     return int(delay)
 
 
-def observation(arm, proprioceptive_sensors: np.ndarray, visual_sensors: np.ndarray, target: np.ndarray, out=None):
-    """The 16 observations from (delayed) sensor readings and the target, NumPy arrays.
+def sensor_map(arm) -> tuple[np.ndarray, np.ndarray]:
+    """The observations as an affine map of the sensors: ``(P, V)``, (15, 16) each, with
+    ``o = s_p P + s_v V + b``, ``s_p``/``s_v`` the sensor rows proprioception/vision are delayed to and
+    ``b`` the normalisation offsets and the target (``observation_offset``).
 
-    ``proprioceptive_sensors`` and ``visual_sensors``: (N, 15) sensor rows (muscle lengths in m,
-    muscle velocities in m/s, hand position in m), from the steps each modality is delayed to;
-    ``target``: (N, 2) m. Layout: 0-5 fibre length / optimal fibre length, 6-11 fibre velocity /
-    max contraction velocity (10 optimal lengths/s), 12-13 hand x, y (m), 14-15 target x, y (m).
-    Observations 0-13 are an affine map of the sensors: ``d o / d s`` is ``arm.proprioception_scale``
-    on 0-11 and 1 on the hand (what the differentiable step backpropagates through).
+    Layout: 0-5 fibre length / optimal fibre length, 6-11 fibre velocity / max contraction velocity
+    (10 optimal lengths/s), 12-13 hand x, y (m), 14-15 target x, y (m). ``d o / d s`` is therefore
+    ``arm.proprioception_scale`` on 0-11 and 1 on the hand (what the differentiable step
+    backpropagates through). A product by these maps is exact: each column has one nonzero entry.
     """
-    if out is None:
-        out = np.empty((len(target), N_OBS))
-    np.multiply(proprioceptive_sensors[:, :12], arm.proprioception_scale, out=out[:, :12])
-    out[:, :12] += arm.proprioception_offset
-    out[:, VISION] = visual_sensors[:, HAND]
-    out[:, 14:] = target
-    return out
+    P, V = np.zeros((N_SENSORS, N_OBS)), np.zeros((N_SENSORS, N_OBS))
+    P[np.arange(12), np.arange(12)] = arm.proprioception_scale
+    V[HAND, VISION] = np.eye(2)
+    return P, V
+
+
+def observation_offset(arm, target: np.ndarray) -> np.ndarray:
+    """``b`` of ``sensor_map``, (N, 16): the fibre-length offsets and the targets (m)."""
+    offset = np.zeros((len(target), N_OBS))
+    offset[:, :12] = arm.proprioception_offset
+    offset[:, 14:] = target
+    return offset
 
 
 def check_excitation(excitation, n: int) -> np.ndarray:
-    """Excitations as a float array of shape (n, 6), clipped to [0, 1]; NaN or inf raise ValueError."""
-    u = np.asarray(excitation, dtype=np.float64)
+    """Excitations as a new float array of shape (n, 6), clipped to [0, 1]; NaN or inf raise ValueError."""
+    u = np.array(excitation, dtype=np.float64)
     if u.size != n * 6:
         raise ValueError(f"excitation must hold {n} x 6 values (one per muscle), got shape {u.shape}")
     u = u.reshape(n, 6)
-    if not math.isfinite(u.sum()):  # one reduction; NaN and inf propagate into the sum
+    # one sum: NaN and inf propagate into it (for a few values Python's sum is cheaper than NumPy's)
+    if not math.isfinite(sum(u.flat) if n == 1 else u.sum()):
         bad = np.argwhere(~np.isfinite(u))[0]
         index = f"[{bad[1]}]" if n == 1 else f"[{bad[0]}, {bad[1]}]"
         raise ValueError(f"excitation{index} is {u[tuple(bad)]}: excitations must be finite, in [0, 1]")
-    return u.clip(0.0, 1.0)
+    return np.minimum(np.maximum(u, 0.0, out=u), 1.0, out=u)
 
 
 class ArmBatch:
@@ -138,6 +144,9 @@ class ArmBatch:
         self.noise = np.zeros((n, 14))  # last observation noise drawn
         self.sensed: list[np.ndarray] = []  # s_0 .. s_t of the running trials
         self._mjdata_current = True  # False once another stepper has moved the arms on (record)
+        self._proprioception_map, self._vision_map = sensor_map(self.arm)
+        self._one_map = self._proprioception_map + self._vision_map  # when both delays are equal
+        self._offset = np.zeros((n, N_OBS))
 
     # -- trials ---------------------------------------------------------------------------------
     def reset(self, trials: Trials, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -167,7 +176,7 @@ class ArmBatch:
         self.excitation = np.zeros((self.n, 6))
         self.sensed = [self.sensors]
         self._mjdata_current = True
-        self._obs = np.empty((self.n, N_OBS))
+        self._offset = observation_offset(self.arm, trials.target)
         return self._observe()
 
     def draw_noise(self) -> np.ndarray | None:
@@ -180,13 +189,13 @@ class ArmBatch:
     def _observe(self) -> np.ndarray:
         """The observation at step ``t`` (a new array each step), with fresh noise."""
         t, sensed = self.t, self.sensed
-        obs = observation(
-            self.arm,
-            sensed[delayed(t, self.proprioception_delay)],
-            sensed[delayed(t, self.vision_delay)],
-            self.trials.target,
-            out=np.empty((self.n, N_OBS)),
-        )
+        dp, dv = self.proprioception_delay, self.vision_delay
+        if dp == dv:
+            obs = np.matmul(sensed[delayed(t, dp)], self._one_map)
+        else:
+            obs = np.matmul(sensed[delayed(t, dp)], self._proprioception_map)
+            obs += np.matmul(sensed[delayed(t, dv)], self._vision_map)
+        obs += self._offset
         if self.noisy:
             obs[:, :14] += self.draw_noise()
         return obs
@@ -197,12 +206,15 @@ class ArmBatch:
 
         Values outside [0, 1] are clipped; NaN or infinite values raise ``ValueError``.
         """
-        self._check_started()
-        if not self._mjdata_current:
+        if not self._mjdata_current or self.trials is None:
+            self._check_started()
             raise RuntimeError("these arms were moved on by another stepper (record): reset them before stepping")
         self.excitation = check_excitation(excitation, self.n)
         self.sensors = np.empty((self.n, N_SENSORS))
-        self._run(self._step_arms)
+        if self._pool is None:
+            self._step_arms(self._chunks[0])
+        else:
+            self._run(self._step_arms)
         return self._advance()
 
     def record(self, sensors: np.ndarray, excitation: np.ndarray) -> np.ndarray:

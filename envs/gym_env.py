@@ -97,17 +97,17 @@ class ArmEnv(gym.Env):
 
     def step(self, action):
         batch = self.batch
-        force = batch.force[0]  # load + push acting during this step
+        push = self._push[min(batch.t, len(self._push) - 1)]  # acting during this step
         obs = batch.step(action)[0]
         hand = batch.hand[0].copy()
         terms = {k: float(v) for k, v in compute_terms(hand, self._target, batch.excitation[0]).items()}
         reward = -float(weighted_sum(terms, self.weights))
-        info = {
+        info = {  # new arrays every call: users keep what they are given (Gymnasium's convention)
             "terms": terms,
             "hand": hand,
             "target": self._target.copy(),
             "load": self._load.copy(),
-            "push": force - self._load,
+            "push": push.copy(),
             "qpos": batch.data[0].qpos.copy(),
         }
         if self.render_mode == "human":
@@ -119,12 +119,13 @@ class ArmEnv(gym.Env):
         batch = self.batch
         trials = batch.trials
         self._target, self._load = trials.target[0].copy(), trials.load[0].copy()
+        self._push = np.concatenate([trials.pushes[0], np.zeros((1, 2))])  # and none after the trial
         return {
             "terms": dict.fromkeys(self.weights, 0.0),
             "hand": batch.hand[0].copy(),
             "target": self._target.copy(),
             "load": self._load.copy(),
-            "push": batch.force[0] - self._load,
+            "push": self._push[0].copy(),
             "qpos": batch.data[0].qpos.copy(),
         }
 
