@@ -24,8 +24,9 @@ import time
 
 import torch
 
-from bilateral.distal import TrainConfig, Trainer
+from bilateral.config import TrainConfig
 from bilateral.evaluation import HEADLINE, headline
+from bilateral.methods.distal import Trainer
 
 CASES = {  # (task, variant, aim in metres)
     "reach_bi": ("reach", "bi", 0.02),
@@ -41,7 +42,7 @@ def parse_value(text: str):
         return text
 
 
-def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: str) -> dict:
+def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: str, test_trials: int = 256) -> dict:
     """Train ``config`` until its headline metric is <= ``aim``; returns seconds, batches and history."""
     trainer = Trainer(config, out, progress=False)
     torch.set_num_threads(1)  # as Trainer.run does
@@ -54,7 +55,7 @@ def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: st
             seconds += time.perf_counter() - start
             last = index + 1 == config.n_batches or seconds >= cap
             if (index + 1) % every == 0 or last:
-                value = headline(trainer.model, config, 256)[metric]
+                value = headline(trainer.model, config, test_trials)[metric]
                 history.append({"batches": index + 1, "seconds": round(seconds, 1), metric: round(value, 5)})
                 print(
                     f"  {config.task} {config.variant}: {index + 1:5d} batches, {seconds:6.1f} s: {value * 100:.2f} cm",
@@ -85,6 +86,7 @@ def main() -> None:
         "--cases", nargs="+", choices=list(CASES), default=list(CASES), help="which cases (default: both)"
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="preset fields to override")
+    parser.add_argument("--test-trials", type=int, default=256, help="held-out test trials (default: 256)")
     args = parser.parse_args()
     overrides = {}
     for item in args.set:
@@ -98,7 +100,7 @@ def main() -> None:
             print(
                 f"{name}: {args.preset} preset {overrides or ''}, seed {args.seed}, aim {aim * 100:.0f} cm", flush=True
             )
-            results[name] = time_to_aim(config, aim, args.every, args.cap_seconds, f"{tmp}/{name}")
+            results[name] = time_to_aim(config, aim, args.every, args.cap_seconds, f"{tmp}/{name}", args.test_trials)
     summary = {"preset": args.preset, "seed": args.seed, "overrides": overrides}
     for name, result in results.items():
         aim = int(CASES[name][2] * 100)

@@ -25,40 +25,42 @@ from pathlib import Path
 
 import torch
 
-from bilateral.distal import TrainConfig, Trainer, make_batch
+from bilateral.config import RLConfig, TrainConfig
 from bilateral.evaluation import headline
+from bilateral.methods.distal import Trainer
 
-TEST_TRIALS = 128
 
-
-def run_distal(cap: float, target: float, every: float, out: Path) -> dict:
-    config = TrainConfig.from_preset("strong", task="reach", variant="bi", total_batches=10**9)
+def run_distal(cap: float, target: float, every: float, out: Path, test_trials: int, overrides: dict) -> dict:
+    config = TrainConfig.from_preset(
+        "strong", **{"task": "reach", "variant": "bi", "total_batches": 10**9, **overrides}
+    )
     trainer = Trainer(config, out, progress=False)
-    trainer._batch = make_batch(config, config.batch_size, trainer.task)
     torch.set_num_threads(1)
     seconds, batches, next_check, history = 0.0, 0, every, []
     while seconds < cap:
         start = time.perf_counter()
-        trainer._train_batch(batches)
+        trainer.train_batch(batches)
         seconds += time.perf_counter() - start
         batches += 1
         if seconds >= next_check or seconds >= cap:
             next_check += every
-            error = headline(trainer.model, config, TEST_TRIALS)["endpoint_error_m"]
+            error = headline(trainer.model, config, test_trials)["endpoint_error_m"]
             history.append((seconds, batches * config.batch_size * config.trial_steps, error))
             print(f"  distal: {seconds:6.0f} s, {history[-1][1]:>10,} steps: {error * 100:.2f} cm", flush=True)
             if error <= target:
                 break
-    trainer._batch.close()
+    trainer.close()
     return _result(history, target)
 
 
-def run_rl(method: str, cap: float, target: float, every_steps: int, out: Path) -> dict:
-    from bilateral.rl import RLConfig, train_rl
-    from bilateral.rl.training import sb3_act
+def run_rl(
+    method: str, cap: float, target: float, every_steps: int, out: Path, test_trials: int, overrides: dict
+) -> dict:
+    from bilateral.methods.rl import train_rl
+    from bilateral.methods.rl.training import sb3_act
 
     variant = "bi" if method == "bilateral-ppo" else "uni"
-    config = RLConfig(method=method, task="reach", variant=variant, total_steps=10**9)
+    config = RLConfig.make({"method": method, "task": "reach", "variant": variant, "total_steps": 10**9, **overrides})
     state = {"seconds": 0.0, "since": time.perf_counter()}
     history: list[tuple[float, int, float]] = []
 
@@ -66,9 +68,9 @@ def run_rl(method: str, cap: float, target: float, every_steps: int, out: Path) 
         state["seconds"] += time.perf_counter() - state["since"]
         policy = model.policy
         if method == "bilateral-ppo":
-            error = headline(policy.controller, config, TEST_TRIALS)["endpoint_error_m"]
+            error = headline(policy.controller, config, test_trials)["endpoint_error_m"]
         else:
-            error = headline(policy, config, TEST_TRIALS, act=sb3_act(policy))["endpoint_error_m"]
+            error = headline(policy, config, test_trials, act=sb3_act(policy))["endpoint_error_m"]
         history.append((state["seconds"], steps, error))
         print(f"  {method}: {state['seconds']:6.0f} s, {steps:>10,} steps: {error * 100:.2f} cm", flush=True)
         state["since"] = time.perf_counter()
@@ -95,6 +97,9 @@ def main() -> None:
     parser.add_argument("--check-every-seconds", type=float, default=20.0, help="distal: evaluate this often")
     parser.add_argument("--check-every-steps", type=int, default=50_000, help="RL: evaluate this often")
     parser.add_argument("--methods", default="distal,bilateral-ppo,ppo,sac", help="comma-separated")
+    parser.add_argument("--test-trials", type=int, default=128, help="held-out reach trials (default: 128)")
+    parser.add_argument("--distal", default="{}", help="JSON of TrainConfig fields for the distal teacher")
+    parser.add_argument("--rl", default="{}", help="JSON of RLConfig fields for the RL methods")
     args = parser.parse_args()
     cap, target = args.cap_minutes * 60, args.target_cm / 100
     results = {}
@@ -103,12 +108,17 @@ def main() -> None:
             print(f"{method}: training until {args.target_cm} cm or {args.cap_minutes} min", flush=True)
             out = Path(tmp) / method
             if method == "distal":
-                results[method] = run_distal(cap, target, args.check_every_seconds, out)
+                results[method] = run_distal(
+                    cap, target, args.check_every_seconds, out, args.test_trials, json.loads(args.distal)
+                )
             else:
-                results[method] = run_rl(method, cap, target, args.check_every_steps, out)
+                results[method] = run_rl(
+                    method, cap, target, args.check_every_steps, out, args.test_trials, json.loads(args.rl)
+                )
     for method, r in results.items():
         reached = f"{r['seconds']:.0f} s, {r['env_steps']:,} steps" if r["seconds"] is not None else "not reached"
-        print(f"{method:>14}: {reached} (final {r['final_error_m'] * 100:.2f} cm after {r['trained_seconds']:.0f} s)")
+        final = f"{r['final_error_m'] * 100:.2f} cm" if r["final_error_m"] is not None else "none"
+        print(f"{method:>14}: {reached} (final {final} after {r['trained_seconds']:.0f} s)")
     print(
         json.dumps(
             {

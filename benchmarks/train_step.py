@@ -23,13 +23,14 @@ import time
 
 import torch
 
+from bilateral.config import LOSS_PRESETS, TrainConfig
 from bilateral.controllers import Bilateral
-from bilateral.distal import TrainConfig, Trainer
-from bilateral.losses import PRESETS, TrialTerms
+from bilateral.losses import TrialTerms
+from bilateral.methods.distal import Trainer
 from bilateral.rollout import Trajectory, layer_activity
 
 BATCH, STEPS = 64, 50
-WEIGHTS = PRESETS["non-specialised"]
+WEIGHTS = LOSS_PRESETS["non-specialised"]
 
 
 class Ours:

@@ -15,7 +15,12 @@ from bilateral.io import atomic_path
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class RunStateError(ValueError):
+    """A run directory's saved training state cannot be continued (damaged, foreign, or of another
+    configuration): a grid starts such a run again."""
+
+
+class CheckpointError(RunStateError):
     """A file that is not a readable checkpoint of this format (truncated, corrupted, foreign)."""
 
 

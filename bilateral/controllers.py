@@ -24,13 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bilateral.config import CALLOSUM_KINDS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS
 from envs.batch import N_OBS  # the observations the controllers read
 
 N_MUSCLES = 6
-LESIONS = ("high-left", "high-right", "low-left", "low-right", "cc")
-CALLOSUM_KINDS = ("paper", "learned")
-INITIALISATIONS = ("torch", "glorot")  # PyTorch's default; Keras's (Glorot-uniform weights, zero biases)
-HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
 
 
 @dataclass
@@ -159,14 +156,21 @@ class Unilateral(Controller):
 
     def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0) -> None:
         super().__init__(width, output_bias)
-        self.hidden = Hemisphere(width, depth)
+        self.stack = Hemisphere(width, depth)
+        self._register_load_state_dict_pre_hook(_renamed_stack)
 
     def forward(self, obs: torch.Tensor) -> ControllerOutput:
         h, layers = obs, []
-        for k in range(self.hidden.depth):
-            h = self.hidden.layer(k, h)
+        for k in range(self.stack.depth):
+            h = self.stack.layer(k, h)
             layers.append(h)
         return ControllerOutput(self._excitation(h), {"unilateral": layers})
+
+
+def _renamed_stack(module, state_dict, prefix, *args) -> None:
+    """Weights saved when ``Unilateral.stack`` was called ``hidden`` still load."""
+    for key in [k for k in state_dict if k.startswith(f"{prefix}hidden.")]:
+        state_dict[f"{prefix}stack." + key[len(prefix) + len("hidden.") :]] = state_dict.pop(key)
 
 
 class Bilateral(Controller):

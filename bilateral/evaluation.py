@@ -19,7 +19,6 @@ import torch
 
 from bilateral import metrics
 from bilateral.controllers import Bilateral, Controller
-from bilateral.distal import make_arms
 from bilateral.rollout import run_policy
 from envs.tasks import DT, PushSchedule, Trials, make_task
 
@@ -146,7 +145,7 @@ def evaluate(
     ``push_trials``).
     """
     lesions = (lesions_of(model) if act is None else [None]) if lesions is None else lesions
-    arms = make_arms(config, len(trials))
+    arms = config.make_arms(len(trials))
     rows, traces = [], {}
 
     def run(test: Trials) -> tuple[np.ndarray, np.ndarray]:

@@ -26,19 +26,12 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bilateral.config import LOSS_PRESETS
 from envs.tasks import DT
-from envs.terms import TERMS as TASK_TERMS
-from envs.terms import excitation, position_l1, position_mse10, weighted_sum
+from envs.terms import TASK_TERMS, excitation, position_l1, position_mse10, weighted_sum
 
-TERMS = (*TASK_TERMS, "hidden")
+LOSS_TERMS = (*TASK_TERMS, "hidden")
 LAYER_WEIGHT = re.compile(r"hidden\.(left|right|unilateral)\.\d+")  # one layer's hidden-term weight
-
-# DESIGN §4 (the authors' example): weights of each term in each preset
-PRESETS: dict[str, dict[str, float]] = {
-    "non-specialised": {"excitation": 1.0, "position_l1": 2.5, "position_mse10": 2.5, "hidden": 0.01},
-    "dominant": {"position_l1": 5.0, "hidden": 0.01, "hidden.left.0": 0.02},
-    "non-dominant": {"position_mse10": 5.0, "excitation": 2.0, "hidden": 0.01, "hidden.left.0": 0.0},
-}
 
 
 def hidden_activity(h: torch.Tensor, dt: float = DT) -> torch.Tensor:
@@ -51,19 +44,20 @@ def hidden_activity(h: torch.Tensor, dt: float = DT) -> torch.Tensor:
 
 
 def check_term(name: str) -> None:
-    if name not in TERMS and not LAYER_WEIGHT.fullmatch(name):
+    if name not in LOSS_TERMS and not LAYER_WEIGHT.fullmatch(name):
         raise ValueError(
-            f"unknown loss term {name!r}; the terms are {list(TERMS)}, and 'hidden.<layer>' "
+            f"unknown loss term {name!r}; the terms are {list(LOSS_TERMS)}, and 'hidden.<layer>' "
             "(e.g. 'hidden.left.0') weights one hidden layer"
         )
 
 
 def loss_weights(preset: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """A preset's term weights, with optional overrides (``{"hidden": 0.0}``, ...)."""
+    """A preset's term weights (``bilateral.config.LOSS_PRESETS``), with optional overrides
+    (``{"hidden": 0.0}``, ...)."""
     try:
-        weights = dict(PRESETS[preset])
+        weights = dict(LOSS_PRESETS[preset])
     except KeyError:
-        raise ValueError(f"unknown loss preset {preset!r}; choose one of {sorted(PRESETS)}") from None
+        raise ValueError(f"unknown loss preset {preset!r}; choose one of {sorted(LOSS_PRESETS)}") from None
     for name, value in (overrides or {}).items():
         check_term(name)
         weights[name] = float(value)
@@ -110,4 +104,4 @@ class TrialTerms:
         return total
 
     def as_floats(self) -> dict[str, float]:
-        return {name: float(getattr(self, name).detach()) for name in TERMS}
+        return {name: float(getattr(self, name).detach()) for name in LOSS_TERMS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,20 +104,19 @@ def render_trials(
 
 
 def render_trained(
-    model, config, act, trials, count: int, *, task: str | None = None, width: int = 640, height: int = 480
+    trained, trials, count: int, *, task: str | None = None, width: int = 640, height: int = 480
 ) -> list[Rollout]:
-    """Rendered rollouts of a trained run, as ``bilateral.methods.load_trained`` gives it (``act`` None:
-    the torch controller ``model`` acts, lesions included), on the first ``count`` of ``trials`` of
-    ``task`` (default: the one it learnt), with the sensory delays and noise it was trained with."""
+    """Rendered rollouts of a trained run (``bilateral.methods.Trained``: a controller acts itself,
+    lesions included) on the first ``count`` of ``trials`` of ``task`` (default: the one it learnt),
+    with the sensory delays and noise it was trained with."""
+    from bilateral.config import Senses
     from bilateral.evaluation import controller_policy
 
-    env_kwargs = {
-        name: getattr(config, name)
-        for name in ("proprioception_delay", "vision_delay", "proprioception_noise", "vision_noise")
-    }
+    config = trained.config
+    env_kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(Senses)}
     return render_trials(
         task or config.task,
-        act or controller_policy(model),
+        trained.act or controller_policy(trained.model),
         trials,
         count,
         width=width,

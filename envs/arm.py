@@ -21,7 +21,7 @@ MAX_CONTRACTION_VELOCITY = 10.0  # optimal fibre lengths per second (DESIGN §2)
 
 
 @cache
-def load_model(path: str | Path = MODEL_PATH) -> mujoco.MjModel:
+def compiled_model(path: str | Path = MODEL_PATH) -> mujoco.MjModel:
     """The compiled arm model. Cached: every arm of a process shares one read-only ``MjModel``."""
     return mujoco.MjModel.from_xml_path(str(path))
 
@@ -51,7 +51,7 @@ class Arm:
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> Arm:
-        m = load_model(path)
+        m = compiled_model(path)
         if m.nu != len(MUSCLES) or m.nsensordata != 15:
             raise ValueError(f"{path} is not the six-muscle arm this package expects")
         for i, name in enumerate(MUSCLES):

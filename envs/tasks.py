@@ -7,6 +7,8 @@ here, so a set of test trials can be saved and replayed by either.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -15,6 +17,12 @@ import numpy as np
 from envs.arm import Arm, default_arm
 
 DT = 0.01  # s, control period = physics time step
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclass
@@ -62,15 +70,20 @@ class Trials:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def save(self, path) -> Path:
-        """Write the trials to a ``.npz`` file, atomically (``Trials.from_file`` reads them back)."""
+        """Write the trials to a ``.npz`` file, atomically: beside it, then renamed into place, so a
+        reader never sees half of one (``Trials.from_file`` reads them back)."""
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"trials are saved as .npz files, not {path.name!r}")
-        from bilateral.io import atomic_path  # the project's one atomic writer (stdlib only, no cycle)
-
-        with atomic_path(path) as tmp:
-            with tmp.open("wb") as f:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
                 np.savez(f, **self.to_dict())
+            os.chmod(tmp, 0o666 & ~_umask())  # the mode open() would give, not mkstemp's private one
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return path
 
     @classmethod

@@ -9,7 +9,7 @@ axis divided by its length: on the environments' tiny arrays NumPy's ``mean`` co
 
 from __future__ import annotations
 
-TERMS = ("position_l1", "position_mse10", "excitation")
+TASK_TERMS = ("position_l1", "position_mse10", "excitation")
 
 
 def position_l1(hand, target):
@@ -29,7 +29,7 @@ def excitation(u):
 
 
 def compute_terms(hand, target, u) -> dict:
-    """Every term for one step (or a batch of steps), keyed by the names in ``TERMS``."""
+    """Every term for one step (or a batch of steps), keyed by the names in ``TASK_TERMS``."""
     return {
         "position_l1": position_l1(hand, target),
         "position_mse10": position_mse10(hand, target),
@@ -39,9 +39,9 @@ def compute_terms(hand, target, u) -> dict:
 
 def check_weights(weights: dict) -> dict:
     """``weights`` as floats, or a ValueError naming the terms that do not exist."""
-    unknown = set(weights) - set(TERMS)
+    unknown = set(weights) - set(TASK_TERMS)
     if unknown:
-        raise ValueError(f"unknown loss terms {sorted(unknown)}; the tasks compute {list(TERMS)}")
+        raise ValueError(f"unknown loss terms {sorted(unknown)}; the tasks compute {list(TASK_TERMS)}")
     return {name: float(w) for name, w in weights.items()}
 
 

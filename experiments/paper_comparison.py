@@ -1,48 +1,37 @@
 """Reproduce the paper's comparison: seven controllers x two tasks x N seeds, then the report.
 
     python experiments/paper_comparison.py --budget paper --seeds 5 --out runs/paper
-    python experiments/paper_comparison.py --budget quick --seeds 3 --out runs/quick   # minutes
+    python experiments/paper_comparison.py --budget strong --seeds 5 --out runs/strong
 
-The same as ``bilateral grid``; this script is the study written down as a config. Every argument
-is a field of ``Study`` below. The run is resumable: run the same command again after an
-interruption and only unfinished runs are (re)done. See ``bilateral/grid.py`` for the directory
-layout and ``bilateral/report.py`` for what the report holds.
+The study written down as a config: ``STUDY`` below is the grid (its options are the fields of
+``bilateral.grid.GridSpec`` and ``bilateral.config.Execution``, as ``bilateral grid``'s are). The run
+is resumable: run the same command again after an interruption and only unfinished runs are (re)done.
+See ``bilateral/grid`` for the directory layout and ``bilateral/report`` for what the report holds.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, fields
 
+from bilateral.config import Execution, add_options, from_options
 from bilateral.grid import GridSpec, run_grid
 from bilateral.report import report
 
-
-@dataclass
-class Study:
-    """The comparison of DESIGN §1."""
-
-    out: str = "runs/paper"  # grid directory
-    budget: str = "paper"  # "quick", "paper" (the authors' example) or "strong" (our preset)
-    seeds: int = 5  # training runs per variant and task
-    workers: int = 2  # runs in parallel (one process each; this machine has 2 cores)
-    methods: str = "distal"  # comma-separated: distal, ppo, sac, bilateral-ppo
-    videos: bool = True  # render side-by-side rollout videos into the report
+STUDY = GridSpec(budget="paper", seeds=5)  # DESIGN §1: every variant on both tasks, the authors' budget
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in fields(Study):
-        if f.type == "bool":
-            parser.add_argument(f"--no-{f.name}", dest=f.name, action="store_false", help=f"do not {f.name}")
-        else:
-            parser.add_argument(f"--{f.name}", type=type(f.default), default=f.default, help=f"(default: {f.default})")
-    study = Study(**vars(parser.parse_args()))
-    grid = GridSpec(budget=study.budget, seeds=study.seeds, methods=tuple(study.methods.split(",")))
-    counts = run_grid(grid, study.out, workers=study.workers)
+    parser.add_argument("--out", default="runs/paper", help="grid directory (default: runs/paper)")
+    parser.add_argument("--no-videos", action="store_true", help="do not render the side-by-side videos")
+    add_options(parser, GridSpec, group="the grid (default: STUDY)")
+    add_options(parser, Execution, group="execution")
+    args = parser.parse_args(argv)
+    grid = STUDY.replace(**from_options(args, GridSpec))
+    counts = run_grid(grid, args.out, Execution.make(from_options(args, Execution)))
     print(counts)
-    written = report(study.out, videos=study.videos)
-    print(f"{written['runs']} runs reported in {study.out}: summary.csv, claims.md, figures/, videos/")
+    written = report(args.out, videos=not args.no_videos)
+    print(f"{written['runs']} runs reported in {args.out}: summary.csv, claims.md, figures/, videos/")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from grid_support import plan_deaths
 
 from bilateral.cli import main
 from bilateral.grid import GridSpec, finished_runs, is_finished, run_grid
@@ -127,65 +129,53 @@ def test_a_damaged_training_state_is_restarted(tmp_path):
 
 
 def test_a_failing_run_is_reported_and_the_grid_goes_on(tmp_path, monkeypatch, capsys):
-    from bilateral.methods import Distal
+    from bilateral.methods.distal import Distal
 
     original = Distal.train
 
-    def train_or_fail(self, spec, run_dir, budget):
-        if spec.variant == "bi":
+    def train_or_fail(config, directory, **kwargs):
+        if config.variant == "bi":
             raise RuntimeError("simulated failure")
-        return original(self, spec, run_dir, budget)
+        return original(config, directory, **kwargs)
 
-    monkeypatch.setattr(Distal, "train", train_or_fail)
+    monkeypatch.setattr(Distal, "train", staticmethod(train_or_fail))
     grid = GridSpec(budget="tiny", seeds=1, tasks=("hold",), variants=("bi", "uni"))
     assert run_grid(grid, tmp_path, workers=1, progress=False) == {"finished": 1, "skipped": 0, "failed": 1}
     failures = json.loads((tmp_path / "failures.json").read_text())
     assert list(failures) == ["distal/hold/bi/seed0"]
     assert "simulated failure" in failures["distal/hold/bi/seed0"]["error"]
     assert "simulated failure" in capsys.readouterr().out
-    monkeypatch.setattr(Distal, "train", original)
+    monkeypatch.setattr(Distal, "train", staticmethod(original))
     assert run_grid(grid, tmp_path, workers=1, progress=False) == {"finished": 1, "skipped": 1, "failed": 0}
     assert json.loads((tmp_path / "failures.json").read_text()) == {}
 
 
-def worker_dying_once(spec, root, budget):
-    """A run body whose process dies (SIGKILL) the first time it runs distal/hold/uni/seed1."""
-    from pathlib import Path
-
-    from bilateral.grid import _run_in_worker
-
-    marker = Path(root) / "died-once"
-    if spec.key == "distal/hold/uni/seed1" and not marker.exists():
-        marker.touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-    return _run_in_worker(spec, root, budget)
+@pytest.fixture
+def dying(tmp_path, monkeypatch):
+    """The ``dying`` method (tests/grid_support.py) registered for this test's grids."""
+    monkeypatch.setenv("BILATERAL_METHODS", "dying=grid_support:DYING")
+    monkeypatch.setenv("BILATERAL_TEST_MARKERS", str(tmp_path / "markers"))
+    return tmp_path / "markers"
 
 
-def test_a_dying_worker_process_loses_only_its_runs_which_are_retried(tmp_path):
-    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"))
-    counts = run_grid(grid, tmp_path, workers=2, progress=False, worker=worker_dying_once)
+def test_a_dying_worker_process_loses_only_its_runs_which_are_retried(tmp_path, dying):
+    plan_deaths(dying, "hold/uni/seed1", times=1)
+    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"), methods=("dying",))
+    counts = run_grid(grid, tmp_path / "grid", workers=2, progress=False)
     assert counts == {"finished": 4, "skipped": 0, "failed": 0}
-    assert (tmp_path / "died-once").exists()
-    assert len(finished_runs(tmp_path)) == 4
+    assert len(list(dying.glob("attempt-*"))) == 1  # it died once, and was run again
+    assert len(finished_runs(tmp_path / "grid")) == 4
 
 
-def worker_always_dying(spec, root, budget):
-    """A run body whose process always dies (SIGKILL) on distal/hold/uni/seed0."""
-    from bilateral.grid import _run_in_worker
-
-    if spec.key == "distal/hold/uni/seed0":
-        os.kill(os.getpid(), signal.SIGKILL)
-    return _run_in_worker(spec, root, budget)
-
-
-def test_a_run_that_always_kills_its_worker_fails_alone(tmp_path):
-    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"))
-    counts = run_grid(grid, tmp_path, workers=2, progress=False, max_retries=1, worker=worker_always_dying)
+def test_a_run_that_always_kills_its_worker_fails_alone(tmp_path, dying):
+    plan_deaths(dying, "hold/uni/seed0", times=99)
+    grid = GridSpec(budget="tiny", seeds=2, tasks=("hold",), variants=("uni", "uni-dom"), methods=("dying",))
+    counts = run_grid(grid, tmp_path / "grid", workers=2, progress=False, max_retries=1)
     assert counts == {"finished": 3, "skipped": 0, "failed": 1}
-    failures = json.loads((tmp_path / "failures.json").read_text())
-    assert list(failures) == ["distal/hold/uni/seed0"]
-    assert "died 2 times" in failures["distal/hold/uni/seed0"]["error"]
-    assert len(finished_runs(tmp_path)) == 3
+    failures = json.loads((tmp_path / "grid" / "failures.json").read_text())
+    assert list(failures) == ["dying/hold/uni/seed0"]
+    assert "died 2 times" in failures["dying/hold/uni/seed0"]["error"]
+    assert len(finished_runs(tmp_path / "grid")) == 3
 
 
 def test_temporary_files_of_a_killed_grid_are_cleared(tmp_path):
@@ -215,34 +205,44 @@ def test_two_drivers_cannot_run_one_grid(tmp_path):
 
 def test_cli_grid_and_report(tmp_path, capsys):
     out = tmp_path / "grid"
-    from bilateral import grid as grid_module
-
-    grid_module.BUDGETS["quick"], saved = grid_module.BUDGETS["tiny"], grid_module.BUDGETS["quick"]
-    try:
-        code = main(
-            [
-                "grid",
-                "--quick",
-                "--seeds",
-                "1",
-                "--tasks",
-                "hold",
-                "--variants",
-                "uni",
-                "bi-cc",
-                "--workers",
-                "1",
-                "--out",
-                str(out),
-                "--quiet",
-                "--no-videos",
-            ]
-        )
-    finally:
-        grid_module.BUDGETS["quick"] = saved
+    code = main(
+        [
+            "grid",
+            "--budget",
+            "tiny",
+            "--seeds",
+            "1",
+            "--tasks",
+            "hold",
+            "--variants",
+            "uni",
+            "bi-cc",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-videos",
+        ]
+    )
     assert code == 0
     assert "2 finished now" in capsys.readouterr().out
     assert main(["report", str(out), "--no-videos"]) == 0
     assert "claims.md" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["grid", "--out", str(out), "--variants", "nope"])
+
+
+def test_a_tiny_grid_gives_the_numbers_it_gave(tmp_path):
+    """The same seeds give the same numbers as the code gave when this summary was written (before
+    the structure of bilateral/ was reworked): tests/data/tiny_grid_summary.csv."""
+    grid = GridSpec(budget="tiny", seeds=2, variants=("uni-nondom", "bi-spec-cc"))
+    assert run_grid(grid, tmp_path, workers=1, progress=False)["finished"] == 8
+    report(tmp_path, videos=False)
+    pinned = pd.read_csv(Path(__file__).parent / "data" / "tiny_grid_summary.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    keys = ["method", "task", "variant", "metric"]
+    merged = pinned.merge(summary, on=keys, suffixes=("_pinned", ""), validate="one_to_one")
+    assert len(merged) == len(pinned) == len(summary)
+    for column in ("n_seeds", "mean", "ci_low", "ci_high"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_pinned"], rtol=1e-7, atol=1e-12, err_msg=column)

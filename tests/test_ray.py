@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 from pathlib import Path
 
 import pandas as pd
@@ -10,39 +9,41 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from bilateral.grid import GridSpec, _run_in_worker, finished_runs, run_grid  # noqa: E402
+from grid_support import plan_deaths  # noqa: E402
+
+from bilateral.config import BUDGETS  # noqa: E402
+from bilateral.grid import GridSpec, finished_runs, run_grid  # noqa: E402
 
 # bilateral runs fail on purpose: a bilateral model needs an even width
-GRID = {
-    "budget": "tiny",
-    "seeds": 2,
-    "tasks": ("reach",),
-    "variants": ("uni", "uni-dom", "bi"),
-    "extra": {"train": {"width": 11}},
-}
-DYING = "distal/reach/uni/seed1"
+ODD = BUDGETS["tiny"].replace(name="tiny-odd", train={**BUDGETS["tiny"].train, "width": 11})
+GRID = {"budget": ODD, "seeds": 2, "tasks": ("reach",), "variants": ("uni", "uni-dom", "bi"), "methods": ("dying",)}
+DYING = "dying/reach/uni/seed1"
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def markers(tmp_path_factory):
+    return tmp_path_factory.mktemp("markers")
+
+
+@pytest.fixture(scope="module")
+def local_ray(markers):
+    """A local Ray whose workers know the ``dying`` method (tests/grid_support.py)."""
+    tests = str(Path(__file__).parent)
+    env = {
+        "BILATERAL_METHODS": "dying=grid_support:DYING",
+        "BILATERAL_TEST_MARKERS": str(markers),
+        "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the driver resolves the method too
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     yield
     ray.shutdown()
-
-
-def worker_that_dies(markers: str, times: int):
-    """A task body that SIGKILLs its own worker process the first ``times`` times it runs DYING."""
-
-    def worker(spec, root, budget):
-        if spec.key == DYING:
-            marker = Path(markers) / f"attempts-{os.getpid()}"
-            attempts = len(list(Path(markers).glob("attempts-*")))
-            if attempts < times:
-                marker.touch()
-                os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-run
-        return _run_in_worker(spec, root, budget)
-
-    return worker
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def tables(root: Path) -> dict[str, pd.DataFrame]:
@@ -50,21 +51,13 @@ def tables(root: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("transfer", ["shared", "object-store"])
-def test_grid_on_ray_survives_a_bad_run_and_a_dying_worker(local_ray, tmp_path, transfer):
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    counts = run_grid(
-        GridSpec(**GRID),
-        tmp_path / "ray",
-        backend="ray",
-        transfer=transfer,
-        progress=False,
-        worker=worker_that_dies(str(markers), times=1),
-    )
+def test_grid_on_ray_survives_a_bad_run_and_a_dying_worker(local_ray, markers, tmp_path, transfer):
+    plan_deaths(markers, "reach/uni/seed1", times=1)
+    counts = run_grid(GridSpec(**GRID), tmp_path / "ray", backend="ray", transfer=transfer, progress=False)
     assert counts == {"finished": 4, "skipped": 0, "failed": 2}
-    assert len(list(markers.iterdir())) == 1  # the dying run was retried once, and finished
+    assert len(list(markers.glob("attempt-*"))) == 1  # the dying run was retried once, and finished
     failures = json.loads((tmp_path / "ray" / "failures.json").read_text())
-    assert sorted(failures) == ["distal/reach/bi/seed0", "distal/reach/bi/seed1"]
+    assert sorted(failures) == ["dying/reach/bi/seed0", "dying/reach/bi/seed1"]
     assert all("even width" in f["error"] for f in failures.values())
     assert not list((tmp_path / "ray").rglob(".*tmp*"))
 
@@ -80,15 +73,12 @@ def test_grid_on_ray_survives_a_bad_run_and_a_dying_worker(local_ray, tmp_path, 
     assert again == {"finished": 0, "skipped": 4, "failed": 2}
 
 
-def test_a_worker_that_keeps_dying_is_reported_and_the_grid_goes_on(local_ray, tmp_path):
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    grid = GridSpec(budget="tiny", seeds=2, tasks=("reach",), variants=("uni",))
-    counts = run_grid(
-        grid, tmp_path / "grid", backend="ray", progress=False, worker=worker_that_dies(str(markers), times=99)
-    )
+def test_a_worker_that_keeps_dying_is_reported_and_the_grid_goes_on(local_ray, markers, tmp_path):
+    plan_deaths(markers, "reach/uni/seed1", times=99)
+    grid = GridSpec(budget="tiny", seeds=2, tasks=("reach",), variants=("uni",), methods=("dying",))
+    counts = run_grid(grid, tmp_path / "grid", backend="ray", progress=False)
     assert counts == {"finished": 1, "skipped": 0, "failed": 1}
     failures = json.loads((tmp_path / "grid" / "failures.json").read_text())
     assert list(failures) == [DYING]
     assert "Worker" in failures[DYING]["error"] or "died" in failures[DYING]["error"].lower()
-    assert len(list(markers.iterdir())) == 3  # the first attempt and max_retries=2 retries
+    assert len(list(markers.glob("attempt-*"))) == 3  # the first attempt and max_retries=2 retries

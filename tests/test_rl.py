@@ -9,10 +9,11 @@ import torch
 pytest.importorskip("stable_baselines3")
 
 from bilateral.cli import main
+from bilateral.config import RLConfig
 from bilateral.controllers import Bilateral, Unilateral
-from bilateral.rl import BilateralPolicy, RLConfig, load_policy, train_rl
-from bilateral.rl.policy import BetaDistribution
-from bilateral.rl.training import build_algorithm, make_env, objectives, save_policy
+from bilateral.methods.rl import BilateralPolicy, load_policy, train_rl
+from bilateral.methods.rl.policy import BetaDistribution
+from bilateral.methods.rl.training import build_algorithm, make_env, objectives, save_policy
 
 SMALL = {
     "total_steps": 512,
@@ -134,7 +135,7 @@ def test_rl_training_never_deletes_a_folder_it_did_not_make(tmp_path):
 
 
 def test_bilateral_ppo_saves_and_loads_with_sb3(tmp_path):
-    from bilateral.rl import BilateralPPO
+    from bilateral.methods.rl import BilateralPPO
 
     config = RLConfig(**SMALL, variant="bi-spec")
     env = make_env(config)
@@ -156,7 +157,18 @@ def test_cli_trains_evaluates_and_renders_an_rl_policy(tmp_path, capsys):
     out = tmp_path / "ppo"
     assert (
         main(
-            ["train", "--method", "bilateral-ppo", "--variant", "bi-cc", "--steps", "512", "--out", str(out), "--quiet"]
+            [
+                "train",
+                "--method",
+                "bilateral-ppo",
+                "--variant",
+                "bi-cc",
+                "--total-steps",
+                "512",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
         )
         == 0
     )
@@ -188,9 +200,10 @@ def test_cli_trains_evaluates_and_renders_an_rl_policy(tmp_path, capsys):
     )
     assert video.stat().st_size > 0
     with pytest.raises(SystemExit):
-        main(["train", "--method", "ppo", "--variant", "bi", "--steps", "64", "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit):
-        main(["train", "--method", "ppo", "--batches", "3", "--variant", "uni", "--out", str(tmp_path / "y")])
+        main(["train", "--method", "ppo", "--variant", "bi", "--total-steps", "64", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):  # a distal-teacher setting given to an RL method
+        main(["train", "--method", "ppo", "--total-batches", "3", "--variant", "uni", "--out", str(tmp_path / "y")])
+    assert "--total-batches: not a setting of ppo" in capsys.readouterr().err
 
 
 def test_grid_with_rl_methods(tmp_path):

@@ -6,7 +6,7 @@ import torch
 
 from bilateral.controllers import Bilateral
 from bilateral.differentiable import JacobianStepper, run_closed_loop
-from bilateral.distal import Objective, TrainConfig
+from bilateral.methods.distal import Objective, TrainConfig
 from bilateral.routing import routed_backward
 from envs import ArmBatch, RandomReach
 

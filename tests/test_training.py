@@ -12,7 +12,8 @@ import torch
 
 from bilateral import checkpoint
 from bilateral.cli import main
-from bilateral.distal import TrainConfig, Trainer, load_model, train
+from bilateral.config import TrainConfig
+from bilateral.methods.distal import Trainer, load_controller, train
 
 TINY = {
     "width": 16,
@@ -65,7 +66,8 @@ def test_the_same_seed_gives_the_same_curve_and_another_seed_does_not(tmp_path):
 
 KILLED_RUN = """
 import os, signal, sys
-from bilateral.distal import TrainConfig, Trainer
+from bilateral.config import TrainConfig
+from bilateral.methods.distal import Trainer
 
 class KilledMidRun(Trainer):
     def _write_row(self, row):
@@ -97,8 +99,8 @@ def test_killed_and_resumed_run_ends_like_an_uninterrupted_one(tmp_path, kill_at
         train(config, killed, progress=False)
 
     train(config, killed, resume=True, progress=False)
-    a, _, _ = load_model(whole)
-    b, _, _ = load_model(killed)
+    a, _, _ = load_controller(whole)
+    b, _, _ = load_controller(killed)
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key
     assert (losses(whole) == losses(killed)).all()  # the log has no duplicated or missing batches
@@ -126,7 +128,7 @@ def test_checkpoints_load_safely_and_damaged_ones_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         checkpoint.load(damaged)
     with pytest.raises(FileNotFoundError):
-        load_model(tmp_path / "missing.pt")
+        load_controller(tmp_path / "missing.pt")
 
 
 def test_cli_train_then_evaluate(tmp_path, capsys):
@@ -141,7 +143,7 @@ def test_cli_train_then_evaluate(tmp_path, capsys):
                 "uni-nondom",
                 "--seed",
                 "1",
-                "--batches",
+                "--total-batches",
                 "2",
                 "--out",
                 str(out),
@@ -172,7 +174,7 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
     assert error.value.code == 2
     assert "no checkpoint" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["train", "--batches", "0", "--out", str(tmp_path)])
+        main(["train", "--total-batches", "0", "--out", str(tmp_path)])
 
 
 def test_a_session_cut_short_keeps_its_batches(tmp_path):

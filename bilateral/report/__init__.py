@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bilateral.config import VARIANTS
 from bilateral.evaluation import HEADLINE
 from bilateral.grid import load_results
 from bilateral.io import atomic_path, write_text
@@ -35,7 +36,6 @@ from bilateral.report.figures import (
 from bilateral.report.statistics import compare, seed_means, summarize, t_interval, welch_interval
 from bilateral.report.units import fmt
 from bilateral.report.videos import side_by_side_video
-from bilateral.variants import VARIANTS
 
 DEFAULT_VIDEO_VARIANTS = ["uni-dom", "uni-nondom", "bi-spec-cc"]
 

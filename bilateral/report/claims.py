@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bilateral.config import TASKS, VARIANTS
 from bilateral.report.statistics import EQUIVALENCE_MARGIN, compare, seed_means
 from bilateral.report.units import fmt
 
-TASKS = ("reach", "hold")
 PREFERRED = {"reach": ("uni-dom", "uni-nondom"), "hold": ("uni-nondom", "uni-dom")}  # (preferred, other) hand
-BILATERAL = ("bi", "bi-cc", "bi-spec", "bi-spec-cc")
+BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilateral")
 CALLOSUM_PAIRS = {"non-specialised": ("bi", "bi-cc"), "specialised": ("bi-spec", "bi-spec-cc")}  # (without, with)
 HOLDS, SUGGESTED, FAILS, UNDECIDED = "holds", "suggested", "does not hold", "not enough runs"
 

@@ -10,16 +10,17 @@ import numpy as np
 import pandas as pd
 
 from bilateral import metrics
+from bilateral.config import LESIONS as LESION_NAMES
+from bilateral.config import VARIANTS
 from bilateral.evaluation import FS, HEADLINE, HIGHER_IS_BETTER, PUSH_WINDOW, TASK_METRICS
-from bilateral.grid import finished_runs, run_labels
+from bilateral.grid import RunSpec, finished_runs
 from bilateral.io import atomic_path
 from bilateral.report.statistics import t_interval
 from bilateral.report.units import label, scale
-from bilateral.variants import VARIANTS
 from envs.tasks import DT
 
-BILATERAL = ("bi", "bi-cc", "bi-spec", "bi-spec-cc")
-LESIONS = ("none", "high-left", "high-right", "low-left", "low-right", "cc")
+BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilateral")
+LESIONS = ("none", *LESION_NAMES)
 
 
 def pyplot():
@@ -42,9 +43,9 @@ def runs_by_variant(root: Path, method: str, task: str, seed: int = 0) -> dict[s
     """Run directories of ``method`` on ``task`` with ``seed``, by variant."""
     runs = {}
     for run in finished_runs(root):
-        labels = run_labels(run)
-        if labels["method"] == method and labels["task"] == task and labels["seed"] == seed:
-            runs[labels["variant"]] = run
+        spec = RunSpec.from_directory(run)
+        if spec.method == method and spec.task == task and spec.seed == seed:
+            runs[spec.variant] = run
     return runs
 
 
@@ -118,11 +119,11 @@ def _hold_curves(root: Path, method: str, key: str) -> dict[str, np.ndarray]:
     """Per variant, the seeds' mean distance curves ``key`` of the hold traces, (seeds, steps) in cm."""
     curves: dict[str, list[np.ndarray]] = {}
     for run in finished_runs(root):
-        labels = run_labels(run)
-        if labels["method"] == method and labels["task"] == "hold":
+        spec = RunSpec.from_directory(run)
+        if spec.method == method and spec.task == "hold":
             with np.load(run / "traces.npz") as traces:
                 if key in traces:
-                    curves.setdefault(labels["variant"], []).append(traces[key] * 100)
+                    curves.setdefault(spec.variant, []).append(traces[key] * 100)
     return {v: np.array(curves[v]) for v in VARIANTS if v in curves}
 
 
@@ -200,13 +201,13 @@ def weights_figure(root: Path, method: str, path: Path) -> Path | None:
     """w_L and w_R over training, for every bilateral variant and task (mean over seeds)."""
     series: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for run in finished_runs(root):
-        labels = run_labels(run)
-        if labels["method"] != method or labels["variant"] not in BILATERAL or not (run / "metrics.csv").exists():
+        spec = RunSpec.from_directory(run)
+        if spec.method != method or spec.variant not in BILATERAL or not (run / "metrics.csv").exists():
             continue
         log = pd.read_csv(run / "metrics.csv")
         log = log[log["kind"] == "train"][["batch", "w_left", "w_right"]].dropna()
         if not log.empty:
-            series.setdefault((labels["task"], labels["variant"]), []).append(log.set_index("batch"))
+            series.setdefault((spec.task, spec.variant), []).append(log.set_index("batch"))
     if not series:
         return None
     tasks = sorted({t for t, _ in series})

@@ -40,7 +40,7 @@ def side_by_side_video(
     test = Trials.from_file(test_set_path(root, task))
     per_variant = []
     for variant in variants:
-        rollouts = render_trained(*load_trained(runs[variant]), test, trials, task=task, width=width, height=height)
+        rollouts = render_trained(load_trained(runs[variant]), test, trials, task=task, width=width, height=height)
         per_variant.append([[_labelled(f, f"{variant}  trial {k}") for f in r.frames] for k, r in enumerate(rollouts)])
     frames = []
     for k in range(len(per_variant[0])):

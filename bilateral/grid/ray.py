@@ -5,7 +5,7 @@ configurations — no search space, no scheduler, no early stopping across runs 
 writes, checkpoints and resumes itself in its own folder. A task per run maps onto that directly
 (resources per run, retries when a worker dies) without a second experiment layout beside ours.
 
-Each task calls ``bilateral.grid.run_one``. Where its results go:
+Each task calls ``bilateral.grid.run.run_reporting``. Where its results go:
 
 - ``shared`` (default): workers write straight into the grid directory, which every node must see
   at the same path (NFS, a mounted bucket, or a single machine). Runs keep their checkpoints there,
@@ -28,24 +28,24 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bilateral.grid import RunSpec, Tally, _run_in_worker, test_set_path, test_sets_of
+from bilateral.config import TRANSFERS, Budget
+from bilateral.grid.local import Tally
+from bilateral.grid.run import run_reporting, test_set_path, test_sets_of
+from bilateral.grid.spec import RunSpec
 from bilateral.io import give_default_mode
 
-TRANSFERS = ("shared", "object-store")
 
-
-def _task(spec: RunSpec, root: str, budget: dict, transfer: str, test_sets: dict | None, worker=None) -> dict:
+def _task(spec: RunSpec, root: str, budget: Budget, transfer: str, test_sets: dict | None) -> dict:
     """One run on a Ray worker (see the module docstring for ``transfer``; ``test_sets``: the run's test
     sets by name, for ``object-store``)."""
-    run = worker or _run_in_worker
     if transfer == "shared":
-        return run(spec, root, budget)
+        return run_reporting(spec, root, budget)
     with tempfile.TemporaryDirectory(prefix="bilateral-run-") as scratch:
         for name, content in test_sets.items():
             path = test_set_path(Path(scratch), name)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
-        result = run(spec, scratch, budget)
+        result = run_reporting(spec, scratch, budget)
         if result["status"] == "finished":
             buffer = io.BytesIO()
             with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
@@ -80,24 +80,21 @@ def _unpack(archive: bytes, destination: Path) -> None:
 def run_with_ray(
     specs: list[RunSpec],
     root: Path,
-    budget: dict,
-    results: list[dict],
+    budget: Budget,
+    tally: Tally,
     *,
     address: str | None = None,
     cpus_per_run: float = 1.0,
     transfer: str = "shared",
     max_retries: int = 2,
-    progress: bool = True,
-    skipped: int = 0,
-    worker=None,
 ) -> None:
-    """Run ``specs`` as Ray tasks, appending one result dict per run to ``results`` as each ends.
+    """Run ``specs`` as Ray tasks, recording one result per run in ``tally`` as each ends.
 
     ``address``: None joins the cluster this machine belongs to if there is one (``ray start --head``
     on the head node), else starts Ray here; "auto" requires a running cluster; "ray://host:10001"
     reaches a remote one through Ray Client; "local" always starts Ray here. If Ray is already
     initialised in this process it is used as it is. ``max_retries``: how often a run whose worker
-    died is tried again. ``worker`` replaces what a task runs (for tests: a worker that dies).
+    died is tried again. The workers get this process's ``MUJOCO_GL`` and ``BILATERAL_METHODS``.
     """
     try:
         import ray
@@ -108,23 +105,20 @@ def run_with_ray(
         raise ValueError(f"transfer must be one of {TRANSFERS}, got {transfer!r}")
     started_here = not ray.is_initialized()
     if started_here:
+        env_vars = {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+        if os.environ.get("BILATERAL_METHODS"):
+            env_vars["BILATERAL_METHODS"] = os.environ["BILATERAL_METHODS"]
         ray.init(
-            address=None if address == "local" else address,
-            log_to_driver=False,
-            runtime_env={"env_vars": {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}},
+            address=None if address == "local" else address, log_to_driver=False, runtime_env={"env_vars": env_vars}
         )
     remote = ray.remote(num_cpus=cpus_per_run, max_retries=max_retries)(_task)
     test_sets = {}
     if transfer == "object-store":  # one copy of each test set in the object store, shared by the tasks
         test_sets = {
-            task: {name: test_set_path(root, name).read_bytes() for name in test_sets_of(task)}
+            task: ray.put({name: test_set_path(root, name).read_bytes() for name in test_sets_of(task)})
             for task in {s.task for s in specs}
         }
-        test_sets = {task: ray.put(sets) for task, sets in test_sets.items()}
-    pending = {
-        remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task), worker): spec for spec in specs
-    }
-    tally = Tally(results, len(specs), skipped, "grid (ray)", progress)
+    pending = {remote.remote(spec, str(root), budget, transfer, test_sets.get(spec.task)): spec for spec in specs}
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -139,6 +133,5 @@ def run_with_ray(
                     result = {"key": spec.key, "status": "failed", "error": f"{type(error).__name__}: {error}"}
                 tally.record(result, running=len(pending))
     finally:
-        tally.close()
         if started_here:
             ray.shutdown()

@@ -22,9 +22,9 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 
-from bilateral.rl.policy import BilateralPolicy
+from bilateral.methods.rl.policy import BilateralPolicy
 from bilateral.routing import route_gradients
-from envs.terms import TERMS, check_weights
+from envs.terms import TASK_TERMS, check_weights
 
 
 class MultiObjectiveRolloutBuffer(RolloutBuffer):
@@ -88,7 +88,7 @@ class BilateralPPO(PPO):
 
     Args:
         objectives: a list of one or two reward weightings, ``{term: weight}`` over
-            ``envs.terms.TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
+            ``envs.terms.TASK_TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
             routed), or ``[shared]`` for any other policy (plain PPO on that reward).
         Everything else as ``stable_baselines3.PPO``; ``policy_kwargs`` as ``BilateralPolicy``.
     """
@@ -120,8 +120,8 @@ class BilateralPPO(PPO):
     # -- rollouts: a reward per objective, from the environment's loss terms ----------------------
     def objective_rewards(self, infos: list[dict]) -> np.ndarray:
         """(n_envs, n_objectives) rewards ``-sum_k w_k term_k`` from each environment's ``info``."""
-        terms = np.array([[info["terms"][k] for k in TERMS] for info in infos])  # (n_envs, n_terms)
-        weights = np.array([[w.get(k, 0.0) for k in TERMS] for w in self.objectives])  # (n_obj, n_terms)
+        terms = np.array([[info["terms"][k] for k in TASK_TERMS] for info in infos])  # (n_envs, n_terms)
+        weights = np.array([[w.get(k, 0.0) for k in TASK_TERMS] for w in self.objectives])  # (n_obj, n_terms)
         return -(terms @ weights.T)
 
     def collect_rollouts(self, env, callback, rollout_buffer, n_rollout_steps: int) -> bool:

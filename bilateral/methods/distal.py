@@ -1,4 +1,4 @@
-"""The distal-teacher trainer: losses on the hand backpropagated through the MuJoCo arm (DESIGN §5).
+"""The distal teacher: losses on the hand backpropagated through the MuJoCo arm (DESIGN §5).
 
 One run trains one variant on one task from one seed. Everything random is derived from the seed
 and the batch number, so a run killed at any point and resumed from its last checkpoint (written
@@ -6,205 +6,58 @@ atomically) ends with exactly the weights an uninterrupted run would have.
 
 A run directory holds::
 
-    config.json     the run's configuration (TrainConfig)
+    config.json     the run's configuration (bilateral.config.TrainConfig)
     metrics.csv     one row per training batch (losses, terms, hemisphere weights, gradient norm),
                     plus validation rows at the end of each epoch
     tensorboard/    the same, for TensorBoard
     checkpoint.pt   the latest training state (for --resume)
     model.pt        the best model on the validation set, with its config (for evaluate/render)
     summary.json    how the run ended
+
+The ``paper`` preset (``TrainConfig``'s defaults) is the authors' example (DESIGN §5,
+``example.ipynb`` of their public ``bilateral-motor-control``), which differs from what this
+trainer did before in:
+
+- clipping: Keras ``clipnorm=1.`` clips each gradient tensor to norm 1 on its own ("per-tensor");
+  the global clip (``global_clipnorm``) is up to sqrt(number of tensors) stricter;
+- the hidden-activity term: one per layer and hemisphere, each with its own weight
+  (``bilateral.losses``), not one mean over all units;
+- validation and early stopping on the non-specialised loss for every variant (the example compiles
+  its models with the non-specialised weights and validates on them, whatever it trains on);
+- a fixed training set: 6400 trials drawn once (100 batches of 64), reshuffled every epoch, where
+  we drew fresh trials for every batch;
+- initialisation: Keras's Glorot-uniform weights and zero biases, and the hemisphere weights kept
+  non-negative by clamping (a Keras constraint) rather than a softplus.
+
+Kept apart from it, and why: the output bias starts at -3 (the example's zero bias drives the arm
+onto its joint limits, where nothing is learnt: DESIGN §5); Adam's epsilon is PyTorch's 1e-8
+(Keras: 1e-7); seeds are ours. The example's observations are of the current state (MotorNet's
+default delay), as ours are by default (``envs.batch``).
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from bilateral import checkpoint
-from bilateral.controllers import (
-    CALLOSUM_KINDS,
-    HEMISPHERE_WEIGHTS,
-    INITIALISATIONS,
-    Bilateral,
-    Controller,
-    build_controller,
-)
+from bilateral.config import TrainConfig, get_variant
+from bilateral.controllers import Bilateral, Controller, build_controller
 from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.io import atomic_path, remove_stale_temporaries, write_json
-from bilateral.losses import TERMS, TrialTerms, loss_weights
+from bilateral.losses import LOSS_TERMS, TrialTerms, loss_weights
 from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
-from bilateral.variants import get_variant
-from envs.batch import ArmBatch, check_delay
-from envs.tasks import Task, Trials, make_task
-
-# Hyper-parameter presets. ``paper`` is the authors' example (DESIGN §5, ``example.ipynb`` of their
-# public ``bilateral-motor-control``), which differs from what this trainer did before in:
-# - clipping: Keras ``clipnorm=1.`` clips each gradient tensor to norm 1 on its own ("per-tensor");
-#   the global clip (``global_clipnorm``) is up to sqrt(number of tensors) stricter;
-# - the hidden-activity term: one per layer and hemisphere, each with its own weight
-#   (``bilateral.losses``), not one mean over all units;
-# - validation and early stopping on the non-specialised loss for every variant (the example compiles
-#   its models with the non-specialised weights and validates on them, whatever it trains on);
-# - a fixed training set: 6400 trials drawn once (100 batches of 64), reshuffled every epoch, where
-#   we drew fresh trials for every batch;
-# - initialisation: Keras's Glorot-uniform weights and zero biases, and the hemisphere weights kept
-#   non-negative by clamping (a Keras constraint) rather than a softplus.
-# Kept apart from it, and why: the output bias starts at -3 (the example's zero bias drives the arm
-# onto its joint limits, where nothing is learnt: DESIGN §5); Adam's epsilon is PyTorch's 1e-8
-# (Keras: 1e-7); seeds are ours. The example's observations are of the current state (MotorNet's
-# default delay), as ours are by default (``envs.batch``).
-PRESETS: dict[str, dict] = {
-    "paper": {
-        "width": 10,
-        "depth": 2,
-        "learning_rate": 1e-3,
-        "grad_clip": 1.0,
-        "grad_clip_mode": "per-tensor",
-        "batch_size": 64,
-        "batches_per_epoch": 100,
-        "epochs": 10,
-        "patience": 3,
-        "validation_trials": 64,
-        "validation_loss": "non-specialised",
-        "training_trials": 6400,
-        "trial_steps": 50,
-        "init": "glorot",
-        "hemisphere_weights": "clamp",
-    },
-    "strong": {
-        "width": 64,
-        "depth": 2,
-        "learning_rate": 3e-3,
-        "grad_clip": 1.0,
-        "batch_size": 64,
-        "batches_per_epoch": 100,
-        "epochs": 40,
-        "patience": 6,
-        "validation_trials": 128,
-        "trial_steps": 50,
-    },
-}
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs (serialised to ``config.json`` and into checkpoints)."""
-
-    task: str = "reach"  # "reach" or "hold"
-    variant: str = "bi"  # one of bilateral.variants.VARIANTS
-    seed: int = 0
-    preset: str = "paper"  # the hyper-parameter preset the values below came from
-    width: int = 10  # hidden units per layer in all (a bilateral model splits them in two)
-    depth: int = 2  # hidden layers
-    callosum_kind: str = "paper"  # for variants with a callosum: "paper" or "learned"
-    output_bias: float = -3.0  # initial bias of the sigmoid output: excitations start near 0.05
-    init: str = "torch"  # weights: "torch" (PyTorch's default) or "glorot" (Keras's, zero biases)
-    hemisphere_weights: str = "softplus"  # w_L, w_R >= 0 by "softplus" or by "clamp" after each update
-    learning_rate: float = 1e-3  # Adam
-    lr_schedule: str = "constant"  # or "cosine": from learning_rate down to 10 % of it at the last batch
-    grad_clip: float = 1.0  # maximum gradient norm
-    grad_clip_mode: str = "global"  # "global": the norm of all gradients; "per-tensor": each on its own
-    batch_size: int = 64  # trials per batch
-    training_trials: int | None = (
-        None  # a fixed set of this many trials, reshuffled every epoch; None: fresh trials every batch
-    )
-    batches_per_epoch: int = 100
-    epochs: int = 10
-    total_batches: int | None = None  # overrides epochs * batches_per_epoch
-    patience: int = 3  # epochs without a better validation loss before stopping
-    validation_trials: int = 64
-    validation_loss: str = "variant"  # the loss early stopping watches: the variant's own, or "non-specialised"
-    trial_steps: int = 50  # 10 ms each
-    proprioception_delay: int = 0  # steps; 0 = the controller sees the current state (envs.batch)
-    vision_delay: int = 0  # steps
-    proprioception_noise: float = 0.0
-    vision_noise: float = 0.0
-    loss_overrides: dict = field(default_factory=dict)  # {"dominant": {"hidden": 0.0}, ...}
-    threads: int = 2  # threads stepping MuJoCo
-    checkpoint_every: int = 20  # batches between checkpoints (and always at the end of an epoch)
-    fd_eps: float = 1e-6  # finite-difference step of MuJoCo's Jacobians (qpos rad, qvel rad/s)
-
-    @classmethod
-    def from_preset(cls, preset: str = "paper", **overrides) -> TrainConfig:
-        try:
-            values = dict(PRESETS[preset])
-        except KeyError:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}") from None
-        values.update(overrides)
-        return cls(preset=preset, **values).validated()
-
-    def validated(self) -> TrainConfig:
-        make_task(self.task)
-        variant = get_variant(self.variant)
-        if self.callosum_kind not in CALLOSUM_KINDS:
-            raise ValueError(f"callosum_kind must be one of {CALLOSUM_KINDS}, got {self.callosum_kind!r}")
-        if variant.structure == "bilateral" and self.width % 2:
-            raise ValueError(f"a bilateral model needs an even width, got {self.width}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
-        positive = (
-            "width",
-            "depth",
-            "batch_size",
-            "batches_per_epoch",
-            "epochs",
-            "patience",
-            "validation_trials",
-            "trial_steps",
-            "checkpoint_every",
-            "threads",
-        )
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.total_batches is not None and self.total_batches < 1:
-            raise ValueError(f"total_batches must be >= 1, got {self.total_batches}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        for name, value, choices in (
-            ("grad_clip_mode", self.grad_clip_mode, GRAD_CLIP_MODES),
-            ("validation_loss", self.validation_loss, VALIDATION_LOSSES),
-            ("init", self.init, INITIALISATIONS),
-            ("hemisphere_weights", self.hemisphere_weights, HEMISPHERE_WEIGHTS),
-        ):
-            if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-        check_delay("proprioception_delay", self.proprioception_delay)
-        check_delay("vision_delay", self.vision_delay)
-        if self.training_trials is not None and self.training_trials < self.batch_size:
-            raise ValueError(f"training_trials must be None or at least batch_size, got {self.training_trials}")
-        if not self.learning_rate > 0 or not self.grad_clip > 0 or not self.fd_eps > 0:
-            raise ValueError("learning_rate, grad_clip and fd_eps must be > 0")
-        for preset, overrides in self.loss_overrides.items():
-            loss_weights(preset, overrides)
-        return self
-
-    @property
-    def n_batches(self) -> int:
-        return self.total_batches if self.total_batches is not None else self.epochs * self.batches_per_epoch
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown config fields {sorted(unknown)}")
-        return cls(**values).validated()
-
-
-LR_SCHEDULES = ("constant", "cosine")
-GRAD_CLIP_MODES = ("global", "per-tensor")
-VALIDATION_LOSSES = ("variant", "non-specialised")
+from envs.batch import ArmBatch
+from envs.tasks import Trials, make_task
 
 
 def learning_rate(config: TrainConfig, batch: int) -> float:
@@ -215,11 +68,7 @@ def learning_rate(config: TrainConfig, batch: int) -> float:
     return config.learning_rate
 
 
-# settings that do not change what a run computes, so a run may resume with other values
-RESUMABLE_CHANGES = ("threads", "checkpoint_every")
-
-
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(checkpoint.RunStateError):
     """A run directory holds a run with another configuration."""
 
 
@@ -237,19 +86,6 @@ def build_model(config: TrainConfig) -> Controller:
             init=config.init,
             hemisphere_weights=config.hemisphere_weights,
         )
-
-
-def make_arms(config: TrainConfig, n: int, task: Task | None = None) -> ArmBatch:
-    """``n`` arms on ``config``'s task with its sensory delays and noise."""
-    return ArmBatch(
-        task or make_task(config.task),
-        n,
-        proprioception_delay=config.proprioception_delay,
-        vision_delay=config.vision_delay,
-        proprioception_noise=config.proprioception_noise,
-        vision_noise=config.vision_noise,
-        threads=config.threads,
-    )
 
 
 def _rng(config: TrainConfig, *stream: int) -> np.random.Generator:
@@ -294,7 +130,7 @@ METRIC_FIELDS = (
     "loss",
     "left_loss",
     "right_loss",
-    *TERMS,
+    *LOSS_TERMS,
     "w_left",
     "w_right",
     "grad_norm",
@@ -350,7 +186,7 @@ class Trainer:
     def _restore(self) -> None:
         payload = checkpoint.load(self.checkpoint_path)
         saved, current = asdict(TrainConfig.from_dict(payload["config"])), asdict(self.config)
-        changed = sorted(k for k in saved if saved[k] != current[k] and k not in RESUMABLE_CHANGES)
+        changed = sorted(k for k in saved if saved[k] != current[k] and k not in TrainConfig.RESUMABLE)
         if changed:
             raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         self.model.load_state_dict(payload["model"])
@@ -387,7 +223,7 @@ class Trainer:
         self._log_file.flush()
         step = row["batch"]
         prefix = "train" if row["kind"] == "train" else "validation"
-        for key in ("loss", "left_loss", "right_loss", *TERMS, "w_left", "w_right", "grad_norm"):
+        for key in ("loss", "left_loss", "right_loss", *LOSS_TERMS, "w_left", "w_right", "grad_norm"):
             value = row.get(key)
             if value not in (None, ""):
                 self._tensorboard.add_scalar(f"{prefix}/{key}", value, step)
@@ -483,7 +319,7 @@ class Trainer:
         Adam); returns its log row. Depends only on the seed, ``index`` and the weights before it."""
         config = self.config
         if self._arms is None:
-            self._arms = make_arms(config, config.batch_size, self.task)
+            self._arms = config.make_arms(config.batch_size, self.task)
             self._stepper = JacobianStepper(
                 self.task.arm.model,
                 config.batch_size,
@@ -542,7 +378,7 @@ class Trainer:
     def _validate(self) -> None:
         config = self.config
         if self._validation_arms is None:
-            self._validation_arms = make_arms(config, config.validation_trials, self.task)
+            self._validation_arms = config.make_arms(config.validation_trials, self.task)
         noise = _rng(config, VALIDATION_STREAM, 1)
         traj = run_trials(self.model, self._validation_arms, self.validation_trials(), rng=noise)
         objective = self.validation_objective
@@ -564,6 +400,7 @@ class Trainer:
         checkpoint.save(
             self.model_path,
             {
+                "method": "distal",
                 "config": asdict(self.config),
                 "model": self.best_model,
                 "best_batch": self.state.best_batch,
@@ -599,7 +436,7 @@ def train(
     return Trainer(config, out, progress=progress).run(resume=resume, stop_after=stop_after)
 
 
-def load_model(path: str | Path) -> tuple[Controller, TrainConfig, dict]:
+def load_controller(path: str | Path) -> tuple[Controller, TrainConfig, dict]:
     """A trained controller from ``model.pt`` (or a run directory holding one), its config and extras."""
     path = Path(path)
     if path.is_dir():
@@ -616,3 +453,33 @@ def load_model(path: str | Path) -> tuple[Controller, TrainConfig, dict]:
 
 def read_config(path: str | Path) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(Path(path).read_text()))
+
+
+class Distal:
+    """The distal teacher as a ``bilateral.methods.Method``: it trains every variant."""
+
+    name = "distal"
+
+    @staticmethod
+    def supports(variant: str) -> bool:
+        return True
+
+    @staticmethod
+    def config(spec, budget) -> TrainConfig:
+        return TrainConfig.from_preset(
+            budget.preset, task=spec.task, variant=spec.variant, seed=spec.seed, threads=spec.threads, **budget.train
+        )
+
+    @staticmethod
+    def train(config: TrainConfig, directory: str | Path, *, resume: bool = True, progress: bool = False) -> dict:
+        return train(config, directory, resume=resume, progress=progress)
+
+    @staticmethod
+    def load(path: str | Path):
+        from bilateral.methods import Trained
+
+        model, config, _ = load_controller(path)
+        return Trained(model, config, None, "distal")
+
+
+DISTAL = Distal()

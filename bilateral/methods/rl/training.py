@@ -22,7 +22,7 @@ import dataclasses
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,70 +30,9 @@ import torch
 
 import envs
 from bilateral import checkpoint
+from bilateral.config import LOSS_PRESETS, VARIANTS, RLConfig, get_variant
 from bilateral.io import write_json
-from bilateral.losses import PRESETS as LOSS_PRESETS
-from bilateral.variants import VARIANTS, get_variant
-from envs.terms import TERMS
-
-RL_METHODS = ("ppo", "sac", "bilateral-ppo")
-
-
-@dataclass
-class RLConfig:
-    """Everything an RL run needs (``config.json`` and ``model.pt`` carry it)."""
-
-    method: str = "bilateral-ppo"  # "ppo", "sac" or "bilateral-ppo"
-    task: str = "reach"
-    variant: str = "bi-spec"
-    seed: int = 0
-    total_steps: int = 200_000  # environment steps, all environments together
-    n_envs: int = 8  # in-process vector environments
-    trial_steps: int = 50  # 10 ms each
-    learning_rate: float = 3e-4
-    gamma: float = 0.99
-    # PPO and BilateralPPO
-    n_steps: int = 256  # steps per environment between updates
-    batch_size: int = 256
-    n_epochs: int = 10
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float = 0.0
-    max_grad_norm: float = 0.5
-    # SAC
-    buffer_size: int = 300_000
-    learning_starts: int = 1_000
-    sac_batch_size: int = 256
-    # networks: MlpPolicy hidden layers (ppo, sac); the controller of BilateralPolicy (bilateral-ppo)
-    width: int = 64
-    depth: int = 2
-    callosum_kind: str = "paper"
-    output_bias: float = -3.0
-    # environment
-    proprioception_delay: int = 0  # steps; 0 = the current state
-    vision_delay: int = 0
-    proprioception_noise: float = 0.0
-    vision_noise: float = 0.0
-    threads: int = 1  # threads stepping MuJoCo in evaluation batches
-
-    def validated(self) -> RLConfig:
-        if self.method not in RL_METHODS:
-            raise ValueError(f"unknown RL method {self.method!r}; choose one of {RL_METHODS}")
-        envs.make_task(self.task)
-        get_variant(self.variant)
-        if not supports(self.method, self.variant):
-            raise ValueError(
-                f"{self.method} trains the unilateral variants (uni, uni-dom, uni-nondom), "
-                f"not {self.variant!r}; bilateral-ppo trains all seven"
-            )
-        for name in ("total_steps", "n_envs", "trial_steps", "n_steps", "batch_size", "n_epochs", "width", "depth"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        return self
-
-    @classmethod
-    def from_dict(cls, values: dict) -> RLConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known}).validated()
+from envs.terms import TASK_TERMS
 
 
 def supports(method: str, variant: str) -> bool:
@@ -103,7 +42,9 @@ def supports(method: str, variant: str) -> bool:
 
 def objectives(variant: str) -> list[dict[str, float]]:
     """Per-step reward weightings of a variant's loss preset(s), without the ``hidden`` term."""
-    return [{k: w for k, w in LOSS_PRESETS[preset].items() if k in TERMS} for preset in get_variant(variant).losses]
+    return [
+        {k: w for k, w in LOSS_PRESETS[preset].items() if k in TASK_TERMS} for preset in get_variant(variant).losses
+    ]
 
 
 def make_env(config: RLConfig, n_envs: int | None = None):
@@ -119,7 +60,7 @@ def make_env(config: RLConfig, n_envs: int | None = None):
         "vision_delay": config.vision_delay,
         "proprioception_noise": config.proprioception_noise,
         "vision_noise": config.vision_noise,
-        **{f"{term}_weight": reward.get(term, 0.0) for term in TERMS},
+        **{f"{term}_weight": reward.get(term, 0.0) for term in TASK_TERMS},
     }
     return make_vec_env(
         envs.ENV_IDS[config.task],
@@ -134,7 +75,7 @@ def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
     """The SB3 algorithm object of ``config`` (untrained) on ``env``."""
     from stable_baselines3 import PPO, SAC
 
-    from bilateral.rl.bilateral_ppo import BilateralPPO
+    from bilateral.methods.rl.bilateral_ppo import BilateralPPO
 
     common = {
         "seed": config.seed,
@@ -261,7 +202,7 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
 
 
 def save_policy(path: Path, config: RLConfig, policy) -> None:
-    checkpoint.save(path, {"config": asdict(config), "policy": policy.state_dict()})
+    checkpoint.save(path, {"method": config.method, "config": asdict(config), "policy": policy.state_dict()})
 
 
 def load_policy(path: str | Path):
