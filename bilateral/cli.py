@@ -32,7 +32,13 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rng = np.random.default_rng(args.seed)
     for task in TASKS:
-        rollout = render_rollout(task, lambda obs: rng.uniform(0, 1, 6), seed=args.seed, steps=args.steps)
+        rollout = render_rollout(
+            task,
+            lambda obs: rng.uniform(0, 1, 6),
+            seed=args.seed,
+            steps=args.steps,
+            caption=f"random excitations · {task}",
+        )
         video = write_video(out / f"{task}_random.mp4", rollout.frames)
         figure = rollout_figure(out / f"{task}_random.png", rollout, f"{task}: random excitations")
         print(f"{task}: {video} ({len(rollout.frames)} frames), {figure}")
@@ -45,7 +51,14 @@ def training_config(args: argparse.Namespace):
     distal = args.method == "distal"
     cls, other = (TrainConfig, RLConfig) if distal else (RLConfig, TrainConfig)
     chosen = {"method", "preset"}  # the command's own options, not fields to set
-    given = {k: v for k, v in (from_options(args, TrainConfig) | from_options(args, RLConfig)).items() if k not in chosen}
+    given = {
+        k: v for k, v in (from_options(args, TrainConfig) | from_options(args, RLConfig)).items() if k not in chosen
+    }
+    if not distal and given.get("cell", "dense") != "dense":
+        raise ValueError(
+            f"--cell {given['cell']}: {args.method} trains dense (feedforward) controllers only, SB3's policies "
+            "are not recurrent; recurrent hemispheres are trained with --method distal"
+        )
     foreign = sorted(set(given) - set(from_options(args, cls)))
     if foreign:
         options = ", ".join(f"--{name.replace('_', '-')}" for name in foreign)

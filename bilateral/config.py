@@ -18,12 +18,16 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from envs.terms import NON_SPECIALISED
+
 # -- names --------------------------------------------------------------------------------------
 TASKS = ("reach", "hold")
 LESIONS = ("high-left", "high-right", "low-left", "low-right", "cc")
 CALLOSUM_KINDS = ("paper", "learned")
 INITIALISATIONS = ("torch", "glorot")  # PyTorch's default; Keras's (Glorot-uniform weights, zero biases)
 HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
+CELLS = ("dense", "gru")  # the hemispheres' layers: feedforward (the paper) or recurrent (beyond it)
+NONDOMINANT_LOSSES = {"paper": "non-dominant", "impedance": "impedance"}  # name -> loss preset
 LR_SCHEDULES = ("constant", "cosine")
 GRAD_CLIP_MODES = ("global", "per-tensor")
 VALIDATION_LOSSES = ("variant", "non-specialised")
@@ -46,6 +50,11 @@ class Variant:
     @property
     def specialised(self) -> bool:
         return len(self.losses) == 2
+
+    @property
+    def trains_nondominant(self) -> bool:
+        """Whether a non-dominant loss trains it (so that ``TrainConfig.nondominant`` matters)."""
+        return "non-dominant" in self.losses
 
 
 VARIANTS: dict[str, Variant] = {
@@ -78,10 +87,21 @@ def check_choice(name: str, value, choices) -> None:
 # -- loss presets (DESIGN §4, the authors' example): weights of each term -----------------------
 # The hidden-activity term is one per layer and hemisphere; "hidden" weights every layer,
 # "hidden.<layer>" one layer (bilateral.losses says why the specialised presets read as they do).
+# "impedance" is beyond the paper: a non-dominant loss after the dynamic-dominance account of
+# handedness (Sainburg 2002, 2005: the non-dominant arm specialises in impedance control, position
+# stability), pricing the hand's motion while the target is still rather than muscle effort, which
+# holding against a load needs (co-contraction); its hidden terms are the non-dominant preset's.
 LOSS_PRESETS: dict[str, dict[str, float]] = {
-    "non-specialised": {"excitation": 1.0, "position_l1": 2.5, "position_mse10": 2.5, "hidden": 0.01},
+    "non-specialised": {**NON_SPECIALISED, "hidden": 0.01},
     "dominant": {"position_l1": 5.0, "hidden": 0.01, "hidden.left.0": 0.02},
     "non-dominant": {"position_mse10": 5.0, "excitation": 2.0, "hidden": 0.01, "hidden.left.0": 0.0},
+    "impedance": {
+        "position_mse10": 5.0,
+        "hand_speed": 1.0,
+        "hand_acceleration": 1e-3,
+        "hidden": 0.01,
+        "hidden.left.0": 0.0,
+    },
 }
 
 
@@ -184,6 +204,12 @@ class TrainConfig(Senses):
     preset: str = setting("paper", "the training preset the values came from (a label)")
     width: int = setting(10, "hidden units per layer in all (a bilateral model splits them in two)")
     depth: int = setting(2, "hidden layers")
+    cell: str = setting("dense", "hemisphere layers: dense (feedforward, the paper) or gru (recurrent)", choices=CELLS)
+    nondominant: str = setting(
+        "paper",
+        "the non-dominant hemisphere's loss: paper (5 mse10 + 2 excitation) or impedance (penalises hand motion)",
+        choices=tuple(NONDOMINANT_LOSSES),
+    )
     callosum_kind: str = setting(
         "paper", "callosum of the -cc variants: paper (parameter-free) or learned", choices=CALLOSUM_KINDS
     )
@@ -224,7 +250,16 @@ class TrainConfig(Senses):
         super().validated()
         check_choice("task", self.task, TASKS)
         variant = get_variant(self.variant)
-        for name in ("callosum_kind", "init", "hemisphere_weights", "lr_schedule", "grad_clip_mode", "validation_loss"):
+        for name in (
+            "cell",
+            "nondominant",
+            "callosum_kind",
+            "init",
+            "hemisphere_weights",
+            "lr_schedule",
+            "grad_clip_mode",
+            "validation_loss",
+        ):
             spec = next(f for f in dataclasses.fields(self) if f.name == name)
             check_choice(name, getattr(self, name), spec.metadata["choices"])
         if variant.structure == "bilateral" and self.width % 2:
@@ -250,6 +285,13 @@ class TrainConfig(Senses):
     @property
     def n_batches(self) -> int:
         return self.total_batches if self.total_batches is not None else self.epochs * self.batches_per_epoch
+
+    @property
+    def loss_presets(self) -> tuple[str, ...]:
+        """The loss preset(s) this run trains with: the variant's, its non-dominant one as chosen."""
+        return tuple(
+            NONDOMINANT_LOSSES[self.nondominant] if p == "non-dominant" else p for p in get_variant(self.variant).losses
+        )
 
     @classmethod
     def from_preset(cls, preset: str = "paper", **overrides) -> TrainConfig:

@@ -1,7 +1,11 @@
 """Unilateral and bilateral (two-hemisphere) controllers, the corpus callosum, and lesions.
 
 A controller maps the 16 observations of a step to 6 muscle excitations in (0, 1). Its hidden
-layers are ``tanh``; its output layer is a dense sigmoid layer of 6 units.
+layers are dense ``tanh`` layers (the paper) or GRU layers (``cell="gru"``: memory, so that a
+controller can integrate an error, e.g. hold against a steady load without a standing offset); its
+output layer is a dense sigmoid layer of 6 units. A recurrent controller's state is its layers'
+activity of the step before (``ControllerOutput.layers``, passed back as ``state``), zero at a
+trial's start; a dense controller ignores ``state``.
 
 - ``Unilateral``: one stack of hidden layers (the whole width).
 - ``Bilateral``: two hemispheres (``left``, ``right``), each half the width, read the same input;
@@ -24,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bilateral.config import CALLOSUM_KINDS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS
+from bilateral.config import CALLOSUM_KINDS, CELLS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS, check_choice
 from envs.batch import N_OBS  # the observations the controllers read
 
 N_MUSCLES = 6
@@ -35,7 +39,7 @@ class ControllerOutput:
     """One step of a controller: excitations (B, 6) and the hidden activity of each stack.
 
     ``layers`` maps ``"left"``/``"right"`` (bilateral) or ``"unilateral"`` to the list of that stack's
-    layer activations, each (B, width).
+    layer activations, each (B, width): a recurrent controller's state for its next step.
     """
 
     excitation: torch.Tensor
@@ -56,16 +60,20 @@ def paper_callosum(other: torch.Tensor) -> torch.Tensor:
 
 
 class Hemisphere(nn.Module):
-    """A stack of ``depth`` dense tanh layers of ``width`` units (one hemisphere, or a unilateral net).
+    """A stack of ``depth`` layers of ``width`` units (one hemisphere, or a unilateral net): dense tanh
+    layers, or GRU layers (``cell="gru"``) whose hidden state is their activity.
 
     With a learned callosum, ``callosum[k]`` maps the other hemisphere's layer ``k`` activity into
     this hemisphere's layer ``k + 1`` input (owned by this, the receiving, hemisphere).
     """
 
-    def __init__(self, width: int, depth: int, learned_callosum: bool = False) -> None:
+    def __init__(self, width: int, depth: int, learned_callosum: bool = False, cell: str = "dense") -> None:
         super().__init__()
+        check_choice("cell", cell, CELLS)
+        self.cell = cell
         widths = [N_OBS] + [width] * depth
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+        kind = nn.Linear if cell == "dense" else nn.GRUCell
+        self.layers = nn.ModuleList(kind(a, b) for a, b in itertools.pairwise(widths))
         self.callosum = (
             nn.ModuleList(nn.Linear(width, width, bias=False) for _ in range(depth - 1)) if learned_callosum else None
         )
@@ -73,15 +81,18 @@ class Hemisphere(nn.Module):
             for layer in self.callosum:
                 nn.init.zeros_(layer.weight)  # starts as no crossing; training opens it
 
-    def layer(self, k: int, x: torch.Tensor) -> torch.Tensor:
-        """Layer ``k``'s activity ``tanh(W_k x + b_k)`` (``F.linear``: a module call costs more than the
-        product on these tiny layers, and the controller runs once per step of every trial)."""
+    def layer(self, k: int, x: torch.Tensor, previous: torch.Tensor | None = None) -> torch.Tensor:
+        """Layer ``k``'s activity: ``tanh(W_k x + b_k)``, or a GRU's new state from input ``x`` and its
+        ``previous`` state (None: zero). ``F.linear``: a module call costs more than the product on
+        these tiny layers, and the controller runs once per step of every trial."""
         layer = self.layers[k]
+        if self.cell == "gru":
+            return layer(x, previous)
         return torch.tanh(F.linear(x, layer.weight, layer.bias))
 
     @property
     def width(self) -> int:
-        return self.layers[0].out_features
+        return self.layers[0].hidden_size if self.cell == "gru" else self.layers[0].out_features
 
     @property
     def depth(self) -> int:
@@ -98,8 +109,15 @@ class Controller(nn.Module):
             self.output.bias.fill_(output_bias)
         self._lesion: str | None = None
 
-    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+    def forward(self, obs: torch.Tensor, state: dict[str, list[torch.Tensor]] | None = None) -> ControllerOutput:
+        """One step: excitations from observations ``obs`` (B, 16), and the state of the step before
+        (a recurrent controller's; None at a trial's start)."""
         raise NotImplementedError
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the controller has memory (GRU layers): its steps depend on the ones before."""
+        return any(isinstance(m, Hemisphere) and m.cell == "gru" for m in self.modules())
 
     def _excitation(self, h: torch.Tensor) -> torch.Tensor:
         """The sigmoid output layer."""
@@ -135,7 +153,7 @@ class Controller(nn.Module):
     def initialise(self, init: str) -> None:
         """Re-draw the dense layers' weights as ``init`` says: ``"torch"`` leaves PyTorch's default;
         ``"glorot"`` is Keras's (the authors' example): Glorot-uniform weights and zero biases. The
-        output bias and a learned callosum keep their starting values."""
+        output bias, a learned callosum and GRU layers keep their starting values."""
         if init not in INITIALISATIONS:
             raise ValueError(f"init must be one of {INITIALISATIONS}, got {init!r}")
         if init == "torch":
@@ -154,15 +172,15 @@ class Controller(nn.Module):
 class Unilateral(Controller):
     """One stack of ``depth`` tanh layers of ``width`` units, then the sigmoid output layer."""
 
-    def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0) -> None:
+    def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0, cell: str = "dense") -> None:
         super().__init__(width, output_bias)
-        self.stack = Hemisphere(width, depth)
+        self.stack = Hemisphere(width, depth, cell=cell)
         self._register_load_state_dict_pre_hook(_renamed_stack)
 
-    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+    def forward(self, obs: torch.Tensor, state: dict[str, list[torch.Tensor]] | None = None) -> ControllerOutput:
         h, layers = obs, []
         for k in range(self.stack.depth):
-            h = self.stack.layer(k, h)
+            h = self.stack.layer(k, h, None if state is None else state["unilateral"][k])
             layers.append(h)
         return ControllerOutput(self._excitation(h), {"unilateral": layers})
 
@@ -193,6 +211,7 @@ class Bilateral(Controller):
         callosum: str | None = None,
         output_bias: float = -3.0,
         hemisphere_weights: str = "softplus",
+        cell: str = "dense",
     ) -> None:
         if width % 2:
             raise ValueError(
@@ -205,8 +224,8 @@ class Bilateral(Controller):
         half = width // 2
         super().__init__(half, output_bias)
         self.callosum = callosum
-        self.left = Hemisphere(half, depth, learned_callosum=callosum == "learned")
-        self.right = Hemisphere(half, depth, learned_callosum=callosum == "learned")
+        self.left = Hemisphere(half, depth, learned_callosum=callosum == "learned", cell=cell)
+        self.right = Hemisphere(half, depth, learned_callosum=callosum == "learned", cell=cell)
         self.weighting = hemisphere_weights
         start = math.log(math.expm1(0.5)) if hemisphere_weights == "softplus" else 0.5
         self.raw_hemisphere_weights = nn.Parameter(torch.full((2,), start))
@@ -228,7 +247,7 @@ class Bilateral(Controller):
             return paper_callosum(other)
         return receiver.callosum[k](other)
 
-    def forward(self, obs: torch.Tensor) -> ControllerOutput:
+    def forward(self, obs: torch.Tensor, state: dict[str, list[torch.Tensor]] | None = None) -> ControllerOutput:
         lesion = self.lesion
         x_left = torch.zeros_like(obs) if lesion == "high-left" else obs
         x_right = torch.zeros_like(obs) if lesion == "high-right" else obs
@@ -240,8 +259,8 @@ class Bilateral(Controller):
             if k > 0 and crossing:
                 in_l = h_l + self._cross(self.left, k - 1, h_r)
                 in_r = h_r + self._cross(self.right, k - 1, h_l)
-            h_l = self.left.layer(k, in_l)
-            h_r = self.right.layer(k, in_r)
+            h_l = self.left.layer(k, in_l, None if state is None else state["left"][k])
+            h_r = self.right.layer(k, in_r, None if state is None else state["right"][k])
             left.append(h_l)
             right.append(h_r)
         w = self.hemisphere_weights
@@ -259,17 +278,18 @@ def build_controller(
     *,
     init: str = "torch",
     hemisphere_weights: str = "softplus",
+    cell: str = "dense",
 ) -> Controller:
-    """A ``Unilateral`` or ``Bilateral`` controller (``structure`` names which), initialised by ``init``
-    (see ``Controller.initialise``) from torch's current random state."""
+    """A ``Unilateral`` or ``Bilateral`` controller (``structure`` names which) of ``cell`` layers,
+    initialised by ``init`` (see ``Controller.initialise``) from torch's current random state."""
     if width < 1 or depth < 1:
         raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
     if structure == "unilateral":
         if callosum is not None:
             raise ValueError("a unilateral controller has no callosum")
-        model = Unilateral(width, depth, output_bias)
+        model = Unilateral(width, depth, output_bias, cell)
     elif structure == "bilateral":
-        model = Bilateral(width, depth, callosum, output_bias, hemisphere_weights)
+        model = Bilateral(width, depth, callosum, output_bias, hemisphere_weights, cell)
     else:
         raise ValueError(f"structure must be 'unilateral' or 'bilateral', got {structure!r}")
     model.initialise(init)

@@ -48,12 +48,14 @@ and give absurd entries (DESIGN §5): its Jacobians are then MuJoCo's full finit
 counted (``TrialJacobians.fallback``, ``nudged``).
 
 The gradient (``ClosedLoop``). The forward pass runs the controller step by step without autograd.
-Afterwards the controller is run once more on all observations at once with autograd, which gives
-the excitations and hidden activity the losses see, and ``J_t = d u_t / d o_t`` for every trial and
-step. ``ClosedLoop.surrogates`` takes losses of those tensors and sweeps backwards once, for all
-losses together, through the arm (``A``, ``B``, ``C``), the observations and ``J``; it returns, per
-loss, a surrogate whose gradient with respect to the controller's weights is that loss's total
-gradient -- to be routed or backpropagated as any loss would be.
+Afterwards the controller is run once more on the recorded observations with autograd, which gives
+the excitations and hidden activity the losses see: a memoryless controller on all of them at once,
+with ``J_t = d u_t / d o_t`` for every trial and step; a recurrent one step by step, each step's
+observation and state leaves of their own. ``ClosedLoop.surrogates`` takes losses of those tensors
+and sweeps backwards once, for all losses together, through the arm (``A``, ``B``, ``C``), the
+observations and the controller's steps (and the adjoint of its state); it returns, per loss, a
+surrogate whose gradient with respect to the controller's weights is that loss's total gradient --
+to be routed or backpropagated as any loss would be.
 """
 
 from __future__ import annotations
@@ -385,9 +387,120 @@ class JacobianStepper:
         return C
 
 
+class _Feedforward:
+    """A memoryless controller run once more on every observation at once, with autograd: its step
+    VJPs are products by ``J_t = du_t/do_t``, found for all trials and steps by six backward passes."""
+
+    def __init__(self, controller, observations: np.ndarray, dtype) -> None:
+        T, n = observations.shape[:2]
+        self.observations = torch.from_numpy(observations).to(dtype).requires_grad_(True)
+        flat = self.observations.reshape(T * n, -1)
+        out = controller(flat)
+        self.u = out.excitation.reshape(T, n, -1)  # carries the graph to the weights and the observations
+        self.layers = {name: h.reshape(T, n, -1) for name, h in layer_activity([out.layers]).items()}
+        self._flat, self._flat_u = flat, out.excitation
+
+    def direct_inputs(self) -> list[torch.Tensor]:
+        """What a loss's direct gradient is wanted of, beyond the hand and the excitations."""
+        return [self.observations]
+
+    def prepare(self, direct: list[list[torch.Tensor | None]]) -> None:
+        """Take the losses' direct gradients (through hidden activity, to the observations)."""
+        self._g_obs = torch.stack([_or_zero(g[0], self.observations) for g in direct]).double().numpy()
+        T, n = self.observations.shape[:2]
+        rows = [
+            torch.autograd.grad(self._flat_u[:, k].sum(), self._flat, retain_graph=True)[0] for k in range(N_MUSCLES)
+        ]
+        self._J = torch.stack(rows, dim=1).double().reshape(T, n, N_MUSCLES, -1).numpy()
+
+    def vjp(self, t: int, mu: np.ndarray) -> np.ndarray:
+        """dL/do_t (K, N, 16) of every loss, given dL/du_t ``mu`` (K, N, 6)."""
+        return (mu[:, :, None] @ self._J[t])[:, :, 0] + self._g_obs[:, t]
+
+    def through(self, k: int, mu: torch.Tensor) -> torch.Tensor:
+        """A scalar whose weight gradient is loss k's gradient through the excitations."""
+        return (self.u * mu.to(self.u.dtype)).sum()
+
+
+class _Recurrent:
+    """A controller with memory re-run step by step with autograd, each step's observation and state
+    (the previous step's layers) leaves of its own, so that one step's VJP can be taken alone while
+    the adjoint of the controller's state is carried backwards with the arm's."""
+
+    def __init__(self, controller, observations: np.ndarray, dtype) -> None:
+        T = observations.shape[0]
+        self.obs = [torch.from_numpy(observations[t]).to(dtype).requires_grad_(True) for t in range(T)]
+        self.state: list[list[torch.Tensor]] = []  # the leaves of each step's state (none at t = 0)
+        self.outputs: list[list[torch.Tensor]] = []  # each step's layers: the next step's state
+        u, state, self._names = [], None, None
+        for t in range(T):
+            leaves = (
+                None if state is None else {k: [h.detach().requires_grad_(True) for h in v] for k, v in state.items()}
+            )
+            out = controller(self.obs[t], leaves)
+            self.state.append([] if leaves is None else [h for v in leaves.values() for h in v])
+            self.outputs.append([h for v in out.layers.values() for h in v])
+            u.append(out.excitation)
+            state = out.layers
+            self._names = [f"{k}.{i}" for k, v in out.layers.items() for i in range(len(v))]
+        self._u = u
+        self.u = torch.stack(u)
+        self.layers = {name: torch.stack([step[i] for step in self.outputs]) for i, name in enumerate(self._names)}
+
+    def direct_inputs(self) -> list[torch.Tensor]:
+        # the stacked layers the losses read, not each step's layers: a loss's gradient with respect to
+        # a layer of one step would include its path through the layers above it in the same step,
+        # which the step's VJP (``vjp``) adds again
+        return [self.layers[name] for name in self._names]
+
+    def prepare(self, direct: list[list[torch.Tensor | None]]) -> None:
+        self._g_layers = [
+            [
+                [_or_zero(g[i], self.layers[name])[t].double() for i, name in enumerate(self._names)]
+                for t in range(len(self.outputs))
+            ]
+            for g in direct
+        ]  # [k][t][layer]: the partial derivative of loss k by each layer's activity at step t
+        self._lam = [[torch.zeros_like(h).double() for h in self.outputs[-1]] for _ in direct]  # adjoint of z_T
+        self._lams: list[list[list[torch.Tensor]]] = [[] for _ in direct]  # adjoints of z_{t+1}, t = T-1 .. 0
+
+    def vjp(self, t: int, mu: np.ndarray) -> np.ndarray:
+        g_obs = []
+        for k, lam in enumerate(self._lam):
+            self._lams[k].append(lam)
+            outputs = [self._u[t], *self.outputs[t]]
+            cotangents = [torch.from_numpy(mu[k]).to(self._u[t].dtype)]
+            cotangents += [
+                (a + b).to(h.dtype) for a, b, h in zip(lam, self._g_layers[k][t], self.outputs[t], strict=True)
+            ]
+            grads = torch.autograd.grad(
+                outputs, [self.obs[t], *self.state[t]], cotangents, retain_graph=True, allow_unused=True
+            )
+            g_obs.append(_or_zero(grads[0], self.obs[t]).double().numpy())
+            self._lam[k] = [_or_zero(g, h).double() for g, h in zip(grads[1:], self.state[t], strict=True)]
+        return np.stack(g_obs)
+
+    def through(self, k: int, mu: torch.Tensor) -> torch.Tensor:
+        """Loss k's gradient through the excitations and, step by step, through the state."""
+        total = (self.u * mu.to(self.u.dtype)).sum()
+        for t, lam in enumerate(reversed(self._lams[k])):  # lam: the adjoint of z_{t+1}
+            if t + 1 < len(self.outputs):
+                total = total + sum((h * a.to(h.dtype)).sum() for h, a in zip(self.outputs[t], lam, strict=True))
+        return total
+
+
+def _or_zero(gradient: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if gradient is None else gradient
+
+
 class ClosedLoop:
     """A controller run on ``trials`` through an ``ArmBatch`` and a ``JacobianStepper``, ready to be
-    differentiated (see the module docstring). ``trajectory`` holds what the losses read."""
+    differentiated (see the module docstring). ``trajectory`` holds what the losses read.
+
+    A recurrent controller (``Controller.recurrent``) is re-run step by step and differentiated one
+    step at a time, the adjoint of its state carried backwards with the arm's (``_Recurrent``); a
+    memoryless one at once (``_Feedforward``).
+    """
 
     def __init__(self, controller, arms: ArmBatch, stepper: JacobianStepper, trials: Trials, rng=None) -> None:
         self.controller, self.arms, self.stepper = controller, arms, stepper
@@ -398,48 +511,39 @@ class ClosedLoop:
         observations = np.empty((T, n, obs.shape[1]))
         hand = np.empty((T + 1, n, 2))
         hand[0] = arms.hand
+        recurrent, state = controller.recurrent, None
         with torch.inference_mode():
             for t in range(T):
                 observations[t] = obs
-                u = controller(torch.from_numpy(obs).to(dtype)).excitation.to(torch.float64).numpy()
+                out = controller(torch.from_numpy(obs).to(dtype), state)
+                state = out.layers if recurrent else None
+                u = out.excitation.to(torch.float64).numpy()
                 stepper.step(u, arms.force)
                 obs = arms.record(stepper.sense(), u)
                 hand[t + 1] = arms.hand
         self.jacobians = stepper.jacobians()
-        self.observations = torch.from_numpy(observations).to(dtype).requires_grad_(True)
-        self._flat = self.observations.reshape(T * n, -1)
-        out = controller(self._flat)  # once more, on every observation at once, with autograd
-        self._u = out.excitation  # (T N, 6): carries the graph to the weights and the observations
+        self.observations = observations  # (T, N, 16): what the controller saw
+        self._controller = (_Recurrent if recurrent else _Feedforward)(controller, observations, dtype)
         self.trajectory = Trajectory(
             hand=torch.from_numpy(hand).requires_grad_(True),
-            excitation=self._u.detach().to(torch.float64).reshape(T, n, -1).requires_grad_(True),
+            excitation=self._controller.u.detach().to(torch.float64).requires_grad_(True),
             target=torch.from_numpy(trials.target),
-            layers={name: h.reshape(T, n, -1) for name, h in layer_activity([out.layers]).items()},
+            layers=self._controller.layers,
             fallback=int(self.jacobians.fallback.sum()),
         )
-
-    def _input_jacobian(self) -> torch.Tensor:
-        """``J[t, i] = d u_t / d o_t`` of trial i, (T, N, 6, 16), float64 (the controller has no memory)."""
-        T, n = self.observations.shape[:2]
-        rows = [torch.autograd.grad(self._u[:, k].sum(), self._flat, retain_graph=True)[0] for k in range(N_MUSCLES)]
-        return torch.stack(rows, dim=1).to(torch.float64).reshape(T, n, N_MUSCLES, -1)
 
     def surrogates(self, losses: list[torch.Tensor]) -> list[torch.Tensor]:
         """For each loss of ``trajectory``'s tensors, a 0-d tensor with the loss's value whose gradient
         with respect to the controller's weights is the loss's gradient through the whole closed loop.
         The losses may read ``hand``, ``excitation`` and ``layers``."""
-        traj, arms, jac = self.trajectory, self.arms, self.jacobians
-        T, n = self.observations.shape[:2]
+        traj, arms, jac, controller = self.trajectory, self.arms, self.jacobians, self._controller
+        T, n = traj.excitation.shape[:2]
         K = len(losses)
-        leaves = [traj.hand, traj.excitation, self.observations]
-        direct = [torch.autograd.grad(loss, leaves, retain_graph=True, allow_unused=True) for loss in losses]
-
-        def stacked(j: int) -> torch.Tensor:
-            return torch.stack([torch.zeros_like(leaves[j]) if g[j] is None else g[j] for g in direct]).double()
-
-        g_hand, g_u, g_obs = stacked(0), stacked(1), stacked(2)  # (K, T+1, N, 2), (K, T, N, 6), (K, T, N, 16)
-        J = self._input_jacobian().numpy()
-        g_hand, g_u, g_obs = g_hand.numpy(), g_u.numpy(), g_obs.numpy()
+        inputs = [traj.hand, traj.excitation, *controller.direct_inputs()]
+        direct = [torch.autograd.grad(loss, inputs, retain_graph=True, allow_unused=True) for loss in losses]
+        g_hand = torch.stack([_or_zero(g[0], traj.hand) for g in direct]).double().numpy()  # (K, T+1, N, 2)
+        g_u = torch.stack([_or_zero(g[1], traj.excitation) for g in direct]).double().numpy()  # (K, T, N, 6)
+        controller.prepare([g[2:] for g in direct])
         scale = arms.arm.proprioception_scale
         g_sensors = np.zeros((T + 1, K, n, 1, N_SENSORS))  # row vectors, for batched matrix products
         g_sensors[:, :, :, 0, HAND] = g_hand.transpose(1, 0, 2, 3)
@@ -450,7 +554,7 @@ class ClosedLoop:
         lam_a = np.zeros((K, n, N_MUSCLES))
         for t in range(T - 1, -1, -1):
             mu[t] = g_u[:, t] + lam_a * jac.au[t]
-            g_o = (mu[t][:, :, None] @ J[t])[:, :, 0] + g_obs[:, t]
+            g_o = controller.vjp(t, mu[t])
             g_sensors[delayed(t, dp), :, :, 0, :12] += g_o[..., :12] * scale
             g_sensors[delayed(t, dv), :, :, 0, HAND] += g_o[..., 12:14]
             if t > 0:
@@ -459,11 +563,10 @@ class ClosedLoop:
                     (lam_pv @ jac.pa[t])[:, :, 0] + lam_a * jac.aa[t],
                 )
         mu = torch.from_numpy(mu)
-        u = self._u.reshape(T, n, -1)
         out = []
         for k, loss in enumerate(losses):
-            through_u = (u * mu[:, k].to(u.dtype)).sum()  # d/dweights: sum_t mu_t du_t/dweights
-            out.append(loss + (through_u - through_u.detach()).to(loss.dtype))
+            through = controller.through(k, mu[:, k])  # d/dweights: the loss's gradient outside its own graph
+            out.append(loss + (through - through.detach()).to(loss.dtype))
         return out
 
 

@@ -99,15 +99,28 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
     }
 
 
-def controller_policy(model: Controller) -> Callable[[np.ndarray], np.ndarray]:
-    """``act(observations) -> excitations`` of a torch controller (no gradients)."""
-    dtype = next(model.parameters()).dtype
+class ControllerPolicy:
+    """``act(observations) -> excitations`` of a torch controller (no gradients), keeping a recurrent
+    controller's state from step to step; ``reset()`` starts new trials."""
 
-    def act(obs: np.ndarray) -> np.ndarray:
+    def __init__(self, model: Controller) -> None:
+        self.model, self.dtype = model, next(model.parameters()).dtype
+        self.state = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return model(torch.from_numpy(obs).to(dtype)).excitation.numpy()
+            out = self.model(torch.from_numpy(obs).to(self.dtype), self.state)
+        if self.model.recurrent:
+            self.state = out.layers
+        return out.excitation.numpy()
 
-    return act
+
+def controller_policy(model: Controller) -> ControllerPolicy:
+    """A torch controller as a policy for ``run_policy`` and the renderer."""
+    return ControllerPolicy(model)
 
 
 def lesions_of(model) -> list[str | None]:
@@ -167,6 +180,8 @@ def evaluate(
                         "method": method,
                         "task": config.task,
                         "variant": config.variant,
+                        "cell": getattr(config, "cell", "dense"),  # an RL config: SB3's dense policies
+                        "nondominant": getattr(config, "nondominant", "paper"),
                         "seed": config.seed,
                         "lesion": lesion or "none",
                         "trial": i,

@@ -28,7 +28,7 @@ import torch
 
 from bilateral.config import LOSS_PRESETS
 from envs.tasks import DT
-from envs.terms import TASK_TERMS, excitation, position_l1, position_mse10, weighted_sum
+from envs.terms import TASK_TERMS, compute_terms, weighted_sum
 
 LOSS_TERMS = (*TASK_TERMS, "hidden")
 LAYER_WEIGHT = re.compile(r"hidden\.(left|right|unilateral)\.\d+")  # one layer's hidden-term weight
@@ -75,19 +75,21 @@ class TrialTerms:
     position_l1: torch.Tensor
     position_mse10: torch.Tensor
     excitation: torch.Tensor
+    hand_speed: torch.Tensor
+    hand_acceleration: torch.Tensor
     hidden: torch.Tensor
     layers: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
     def compute(cls, trajectory) -> TrialTerms:
-        """From a ``Trajectory``: hand positions after each step (x_1..x_T), targets, excitations and
-        each hidden layer's activity."""
-        hand, target = trajectory.hand[1:], trajectory.target
+        """From a ``Trajectory``: hand positions after each step (x_1..x_T, with those before them for
+        the motion terms; the trial starts at rest), targets, excitations and each hidden layer's activity."""
+        hand = trajectory.hand  # x_0 .. x_T
+        before = torch.cat([hand[:1], hand[:-2]])  # x_0, x_0, x_1, ..., x_{T-2}
+        steps = compute_terms(hand[1:], trajectory.target, trajectory.excitation.double(), hand[:-1], before)
         layers = {name: hidden_activity(h.double()) for name, h in trajectory.layers.items()}
         return cls(
-            position_l1=position_l1(hand, target).mean(),
-            position_mse10=position_mse10(hand, target).mean(),
-            excitation=excitation(trajectory.excitation.double()).mean(),
+            **{name: value.mean() for name, value in steps.items()},
             hidden=sum(layers.values()),
             layers=layers,
         )

@@ -48,7 +48,7 @@ def run_trials(controller, arms: ArmBatch, trials: Trials, rng: np.random.Genera
     steps = []
 
     def act(obs: np.ndarray) -> np.ndarray:
-        out = controller(torch.from_numpy(obs).to(dtype))
+        out = controller(torch.from_numpy(obs).to(dtype), steps[-1] if steps and controller.recurrent else None)
         steps.append(out.layers)
         return out.excitation.numpy()
 
@@ -63,11 +63,14 @@ def run_trials(controller, arms: ArmBatch, trials: Trials, rng: np.random.Genera
 
 
 def run_policy(act, arms: ArmBatch, trials: Trials, rng: np.random.Generator | None = None):
-    """Run any policy ``act(observations (N, 16)) -> excitations (N, 6)`` on ``trials``.
+    """Run any policy ``act(observations (N, 16)) -> excitations (N, 6)`` on ``trials`` (a policy with
+    memory has a ``reset()``, called first).
 
     Returns hand positions (T+1, N, 2) m of states x_0..x_T and the excitations applied (T, N, 6),
     clipped to [0, 1] as the arm applies them.
     """
+    if hasattr(act, "reset"):
+        act.reset()
     obs = arms.reset(trials, rng)
     hand = np.empty((trials.n_steps + 1, arms.n, 2))
     excitation = np.empty((trials.n_steps, arms.n, 6))

@@ -1,4 +1,9 @@
-"""Rendered rollouts: frames of an environment driven by a controller, written as video and figures."""
+"""Rendered rollouts: frames of an environment driven by a controller, written as video and figures.
+
+A frame shows the whole workspace (``envs.rendering``); with a ``caption`` (what is shown: variant,
+task, lesion) it carries an overlay in its top-left corner with the caption, the time in the trial
+and the hand's distance to the target, so that a video reads without its own caption.
+"""
 
 from __future__ import annotations
 
@@ -38,8 +43,10 @@ def render_rollout(
     width: int = 640,
     height: int = 480,
     env_kwargs: dict | None = None,
+    caption: str | None = None,
 ) -> Rollout:
-    """Run one trial of ``task`` (``reach`` or ``hold``) with ``act(observation) -> excitations``."""
+    """Run one trial of ``task`` (``reach`` or ``hold``) with ``act(observation) -> excitations``;
+    with a ``caption``, each frame carries the overlay (``overlay``)."""
     env = gym.make(
         envs.ENV_IDS[task],
         render_mode="rgb_array",
@@ -52,12 +59,20 @@ def render_rollout(
     try:
         obs, info = env.reset(seed=seed, options=options)
         out = Rollout(target=info["target"], load=info["load"])
-        out.frames.append(env.render())
+
+        def frame(step: int) -> np.ndarray:
+            image = env.render()
+            if caption is None:
+                return image
+            distance = np.linalg.norm(info["hand"] - info["target"]) * 100
+            return overlay(image, [caption, f"t = {step * envs.DT:.2f} s   distance to target {distance:.1f} cm"])
+
+        out.frames.append(frame(0))
         out.hand.append(info["hand"])
-        for _ in range(steps):
+        for step in range(1, steps + 1):
             u = np.asarray(act(obs), dtype=np.float32)
             obs, reward, terminated, truncated, info = env.step(u)
-            out.frames.append(env.render())
+            out.frames.append(frame(step))
             out.hand.append(info["hand"])
             out.excitation.append(u)
             out.total_reward += reward
@@ -66,6 +81,43 @@ def render_rollout(
     finally:
         env.close()
     return out
+
+
+def overlay_box(shape: tuple[int, ...], lines: list[str]) -> tuple[int, int, int, int]:
+    """The region (left, top, right, bottom) px that ``overlay`` covers on a frame of ``shape``."""
+    from PIL import Image, ImageDraw
+
+    font = _font(shape[0])
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max(draw.textlength(line, font=font) for line in lines)
+    return (0, 0, int(width) + 2 * _PAD, len(lines) * (font.size + _PAD) + _PAD)
+
+
+_PAD = 6  # px around and between the overlay's lines
+
+
+def _font(frame_height: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=max(12, frame_height // 26))
+
+
+def overlay(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """``frame`` with ``lines`` of dark text on a light box in its top-left corner (``overlay_box``)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image, "RGBA")
+    font = _font(frame.shape[0])
+    draw.rectangle(overlay_box(frame.shape, lines), fill=(255, 255, 255, 215))
+    for k, line in enumerate(lines):
+        draw.text((_PAD, _PAD + k * (font.size + _PAD)), line, fill=(25, 25, 25), font=font)
+    return np.asarray(image)
+
+
+def caption_of(variant: str, task: str, lesion: str | None = None) -> str:
+    """What a video panel shows, in one line: ``bi-spec-cc · hold · intact``."""
+    return f"{variant} · {task} · {'lesion ' + lesion if lesion else 'intact'}"
 
 
 def trial_options(trials, k: int) -> dict:
@@ -87,41 +139,65 @@ def render_trials(
     width: int = 640,
     height: int = 480,
     env_kwargs: dict | None = None,
+    caption: str | None = None,
 ) -> list[Rollout]:
-    """Rendered rollouts of the first ``count`` of ``trials`` with a batch policy ``act(obs (N, 16))``."""
+    """Rendered rollouts of the first ``count`` of ``trials`` with a batch policy ``act(obs (N, 16))``
+    (one with memory, a ``reset()``, starts afresh each trial); ``caption`` as in ``render_rollout``."""
+
+    def one(obs):
+        return act(obs[None])[0]
+
+    def start(k: int) -> dict:
+        if hasattr(act, "reset"):
+            act.reset()
+        return trial_options(trials, k)
+
     return [
         render_rollout(
             task,
-            lambda obs: act(obs[None])[0],
-            options=trial_options(trials, k),
+            one,
+            options=start(k),
             steps=trials.n_steps,
             width=width,
             height=height,
             env_kwargs=env_kwargs,
+            caption=caption,
         )
         for k in range(min(count, len(trials)))
     ]
 
 
 def render_trained(
-    trained, trials, count: int, *, task: str | None = None, width: int = 640, height: int = 480
+    trained,
+    trials,
+    count: int,
+    *,
+    task: str | None = None,
+    width: int = 640,
+    height: int = 480,
+    caption: str | bool = True,
 ) -> list[Rollout]:
     """Rendered rollouts of a trained run (``bilateral.methods.Trained``: a controller acts itself,
     lesions included) on the first ``count`` of ``trials`` of ``task`` (default: the one it learnt),
-    with the sensory delays and noise it was trained with."""
+    with the sensory delays and noise it was trained with. Frames carry the overlay: ``caption``
+    True says the variant, task and lesion (``caption_of``); a string says that; False, no overlay."""
     from bilateral.config import Senses
     from bilateral.evaluation import controller_policy
 
     config = trained.config
+    task = task or config.task
     env_kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(Senses)}
+    if caption is True:
+        caption = caption_of(config.variant, task, getattr(trained.model, "lesion", None))
     return render_trials(
-        task or config.task,
+        task,
         trained.act or controller_policy(trained.model),
         trials,
         count,
         width=width,
         height=height,
         env_kwargs=env_kwargs,
+        caption=caption or None,
     )
 
 

@@ -13,12 +13,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.batch import N_OBS, ArmBatch
+from envs.batch import HAND, N_OBS, ArmBatch
 from envs.rendering import ArmRenderer, ArmViewer
 from envs.tasks import DT, HoldPosition, RandomReach, Task
-from envs.terms import check_weights, compute_terms, weighted_sum
+from envs.terms import NON_SPECIALISED, check_weights, compute_terms, weighted_sum
 
 DEFAULT_TRIAL_STEPS = 50
+TRAIL_STEPS = 40  # the hand's trail in rendered frames: its last 0.4 s, fading
 
 
 class ArmEnv(gym.Env):
@@ -30,9 +31,11 @@ class ArmEnv(gym.Env):
         self,
         task: Task,
         *,
-        position_l1_weight: float = 2.5,
-        position_mse10_weight: float = 2.5,
-        excitation_weight: float = 1.0,
+        position_l1_weight: float = NON_SPECIALISED["position_l1"],
+        position_mse10_weight: float = NON_SPECIALISED["position_mse10"],
+        excitation_weight: float = NON_SPECIALISED["excitation"],
+        hand_speed_weight: float = 0.0,
+        hand_acceleration_weight: float = 0.0,
         proprioception_noise: float = 0.0,
         vision_noise: float = 0.0,
         proprioception_delay: int = 0,
@@ -50,6 +53,8 @@ class ArmEnv(gym.Env):
                 "position_l1": position_l1_weight,
                 "position_mse10": position_mse10_weight,
                 "excitation": excitation_weight,
+                "hand_speed": hand_speed_weight,
+                "hand_acceleration": hand_acceleration_weight,
             }
         )
         self._trial_steps = trial_steps
@@ -100,7 +105,11 @@ class ArmEnv(gym.Env):
         push = self._push[min(batch.t, len(self._push) - 1)]  # acting during this step
         obs = batch.step(action)[0]
         hand = batch.hand[0].copy()
-        terms = {k: float(v) for k, v in compute_terms(hand, self._target, batch.excitation[0]).items()}
+        sensed = batch.sensed
+        previous, before = sensed[-2][0, HAND], sensed[max(len(sensed) - 3, 0)][0, HAND]
+        terms = {
+            k: float(v) for k, v in compute_terms(hand, self._target, batch.excitation[0], previous, before).items()
+        }
         reward = -float(weighted_sum(terms, self.weights))
         info = {  # new arrays every call: users keep what they are given (Gymnasium's convention)
             "terms": terms,
@@ -145,7 +154,8 @@ class ArmEnv(gym.Env):
         force = self.batch.applied_force[0] if self.batch.trials is not None else None
         load = self.batch.trials.load[0] if self.batch.trials is not None else None
         push = None if force is None else force - load
-        return self._renderer.render(data, load=load, push=push)
+        trail = [s[0, HAND] for s in self.batch.sensed[-TRAIL_STEPS:]]
+        return self._renderer.render(data, load=load, push=push, trail=trail)
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -180,6 +190,8 @@ _COMMON_ARGS_DOC = """
     | `position_l1_weight` | 2.5 | weight of `position_l1` in the reward |
     | `position_mse10_weight` | 2.5 | weight of `position_mse10` |
     | `excitation_weight` | 1.0 | weight of `excitation` |
+    | `hand_speed_weight` | 0 | weight of `hand_speed` |
+    | `hand_acceleration_weight` | 0 | weight of `hand_acceleration` |
     | `proprioception_noise` | 0 | std of noise on observations 0-11 (normalised units) |
     | `vision_noise` | 0 | std of noise on observations 12-13 (m) |
     | `proprioception_delay`, `vision_delay` | 0 | delays in whole steps (>= 0; 0 = the current state, k = the state k steps before) |
@@ -190,11 +202,13 @@ _COMMON_ARGS_DOC = """
 
 _REWARD_DOC = """
     ## Rewards
-    `reward = -(position_l1_weight * position_l1 + position_mse10_weight * position_mse10
-    + excitation_weight * excitation)`, the per-step loss terms of DESIGN §4 on the hand position
+    `reward = -sum_k weight_k term_k` over the per-step loss terms of DESIGN §4 on the hand position
     after the step, p (m), the target p* (m) and the excitations u: `position_l1 = mean|p - p*|`,
-    `position_mse10 = mean((10 (p - p*))^2) / 10`, `excitation = mean(u^2)`. Each term is in
-    `info["terms"]`. The default weights are the non-specialised preset's.
+    `position_mse10 = mean((10 (p - p*))^2) / 10`, `excitation = mean(u^2)`, and the impedance loss's
+    motion terms `hand_speed = mean(((p - p') / dt)^2)` ((m/s)^2) and `hand_acceleration =
+    mean(((p - 2 p' + p'') / dt^2)^2)` ((m/s^2)^2), with p', p'' the hand's earlier positions (the
+    start position before the trial). Each term is in `info["terms"]`. The default weights are the
+    non-specialised preset's (no motion terms).
 """
 
 

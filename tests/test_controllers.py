@@ -11,7 +11,15 @@ def obs(batch=5, seed=0):
 
 
 @pytest.mark.parametrize(
-    "model", [Unilateral(10, 2), Bilateral(10, 2), Bilateral(10, 3, "paper"), Bilateral(8, 2, "learned")]
+    "model",
+    [
+        Unilateral(10, 2),
+        Bilateral(10, 2),
+        Bilateral(10, 3, "paper"),
+        Bilateral(8, 2, "learned"),
+        Unilateral(10, 2, cell="gru"),
+        Bilateral(10, 2, "paper", cell="gru"),
+    ],
 )
 def test_outputs_are_excitations(model):
     out = model(obs())
@@ -118,3 +126,39 @@ def test_bad_configurations_are_refused():
         build_controller("trilateral", 10, 2)
     with pytest.raises(ValueError, match="no callosum"):
         build_controller("unilateral", 10, 2, callosum="paper")
+
+
+@pytest.mark.parametrize("structure", ["unilateral", "bilateral"])
+def test_a_gru_controller_remembers_and_starts_from_zero(structure):
+    torch.manual_seed(0)
+    model = build_controller(structure, 10, 2, cell="gru")
+    assert model.recurrent and not build_controller(structure, 10, 2).recurrent
+    x = obs()
+    first = model(x)
+    zero = {name: [torch.zeros_like(h) for h in layers] for name, layers in first.layers.items()}
+    torch.testing.assert_close(model(x, zero).excitation, first.excitation)  # no state = a zero state
+    second = model(x, first.layers)
+    assert not torch.allclose(second.excitation, first.excitation)  # the same input, another answer
+    assert sum(p.numel() for p in model.parameters()) > sum(
+        p.numel() for p in build_controller(structure, 10, 2).parameters()
+    )
+    assert first.hidden.shape == (5, 20)  # the same units as a dense controller
+
+
+def test_gru_lesions_keep_their_meaning():
+    torch.manual_seed(0)
+    model = Bilateral(10, 2, "paper", cell="gru")
+    x = obs()
+    state = model(x).layers
+    with model.lesioned("low-left"):
+        out = model(x, state)
+    assert torch.all(out.layers["left"][-1] != 0)  # the hemisphere still runs: only its output is cut
+    with model.lesioned("low-left"), torch.no_grad():
+        model.left.layers[1].weight_hh.add_(1.0)  # whatever the left hemisphere does, nothing changes
+        changed = model(x, state)
+    torch.testing.assert_close(changed.excitation, out.excitation)
+
+
+def test_unknown_cells_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"cell must be one of \['dense', 'gru'\], got 'lstm'"):
+        build_controller("bilateral", 10, 2, cell="lstm")

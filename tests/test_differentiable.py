@@ -146,7 +146,7 @@ def plain_loss(model, task, trials, kwargs):
     arms, steps = ArmBatch(task, len(trials), **kwargs), []
 
     def act(obs):
-        out = model(torch.from_numpy(obs))
+        out = model(torch.from_numpy(obs), steps[-1].layers if steps and model.recurrent else None)
         steps.append(out)
         return out.excitation.numpy()
 
@@ -156,17 +156,28 @@ def plain_loss(model, task, trials, kwargs):
         return float(trial_loss(torch.from_numpy(hand), torch.from_numpy(u), layers, torch.from_numpy(trials.target)))
 
 
+def unit(p: torch.Tensor, index: tuple) -> torch.Tensor:
+    """The direction of one entry of ``p``."""
+    d = torch.zeros_like(p)
+    d[index] = 1.0
+    return d
+
+
+@pytest.mark.parametrize("cell", ["dense", "gru"])
 @pytest.mark.parametrize("delay", [0, 1, 2])
 @pytest.mark.parametrize("noise", [0.0, 0.01])
-def test_gradient_of_whole_trials_matches_central_differences(delay, noise):
+def test_gradient_of_whole_trials_matches_central_differences(delay, noise, cell):
     """d(loss)/d(weights) of a 10-step closed-loop trial, every entry against central differences of
-    the same loss: the controller in the loop, observations delayed and noisy, the arm in between.
+    the same loss: the controller in the loop (with memory, for GRU hemispheres), observations
+    delayed and noisy, the arm in between.
 
     MuJoCo's Jacobians are (partly) forward differences with eps = 1e-6, good to ~1e-6 relative; the
-    reference carries its own round-off. Measured: ~1e-6 relative to the largest entry at worst."""
+    reference carries its own round-off. Measured: ~1e-6 relative to the largest entry at worst.
+    A GRU model has three times the weights: it is checked along one random direction per weight
+    tensor (each a sum over all its entries, so an error in any entry shows)."""
     task, trials, kwargs = closed_loop_case(delay, noise)
     torch.manual_seed(0)
-    model = Bilateral(4, 2, "paper", output_bias=-0.5).double()
+    model = Bilateral(4, 2, "paper", output_bias=-0.5, cell=cell).double()
     run = run_closed_loop(
         model, ArmBatch(task, len(trials), **kwargs), stepper_for(task, len(trials)), trials, np.random.default_rng(9)
     )
@@ -175,17 +186,23 @@ def test_gradient_of_whole_trials_matches_central_differences(delay, noise):
     (surrogate,) = run.surrogates([loss])
     assert float(surrogate.detach()) == float(loss.detach())
     params = list(model.parameters())
-    analytic = torch.cat([g.flatten() for g in torch.autograd.grad(surrogate, params)])
+    gradients = torch.autograd.grad(surrogate, params)
+    if cell == "dense":  # every entry
+        directions = [(p, unit(p, index)) for p in params for index in np.ndindex(*p.shape)]
+    else:
+        rng = torch.Generator().manual_seed(1)
+        directions = [(p, torch.randn(p.shape, generator=rng, dtype=p.dtype)) for p in params]
+    owner = {id(p): g for p, g in zip(params, gradients, strict=True)}
+    analytic = torch.stack([(owner[id(p)] * d).sum() for p, d in directions])
     numeric, h = [], 1e-6
     with torch.no_grad():
-        for p in params:
-            for index in np.ndindex(*p.shape):
-                values = []
-                for sign in (1, -1):
-                    p[index] += sign * h
-                    values.append(plain_loss(model, task, trials, kwargs))
-                    p[index] -= sign * h
-                numeric.append((values[0] - values[1]) / (2 * h))
+        for p, d in directions:
+            values = []
+            for sign in (1, -1):
+                p += sign * h * d
+                values.append(plain_loss(model, task, trials, kwargs))
+                p -= sign * h * d
+            numeric.append((values[0] - values[1]) / (2 * h))
     numeric = torch.tensor(numeric, dtype=torch.float64)
     scale = numeric.abs().max()
     assert scale > 1e-3  # a real gradient
@@ -236,7 +253,7 @@ def test_closed_loop_sees_and_does_what_the_batch_stepper_shows():
     plain = ArmBatch(task, 6, **kwargs)
     obs = plain.reset(trials, np.random.default_rng(9))
     for t in range(15):
-        np.testing.assert_allclose(run.observations[t].detach().numpy(), obs, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(run.observations[t], obs, rtol=1e-12, atol=1e-15)
         obs = plain.step(run.trajectory.excitation[t].detach().numpy())
         np.testing.assert_allclose(run.trajectory.hand[t + 1].detach().numpy(), plain.hand, rtol=1e-12)
     np.testing.assert_allclose(plain.state, run.stepper.state, rtol=1e-12, atol=1e-15)

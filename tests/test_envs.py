@@ -89,19 +89,45 @@ def test_same_seed_same_trials_and_observations(env_id):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_reward_is_the_weighted_sum_of_its_terms(env_id):
-    weights = {"position_l1_weight": 1.3, "position_mse10_weight": 0.7, "excitation_weight": 2.0}
+    weights = {
+        "position_l1_weight": 1.3,
+        "position_mse10_weight": 0.7,
+        "excitation_weight": 2.0,
+        "hand_speed_weight": 0.5,
+        "hand_acceleration_weight": 1e-3,
+    }
     env = make(env_id, **weights)
-    env.reset(seed=0)
+    _, info = env.reset(seed=0)
+    hands = [info["hand"]] * 2  # at rest before the trial
     rng = np.random.default_rng(0)
     for _ in range(10):
         _, reward, terminated, truncated, info = env.step(rng.uniform(0, 1, 6).astype(np.float32))
         t = info["terms"]
-        assert set(t) == {"position_l1", "position_mse10", "excitation"}
-        expected = -(1.3 * t["position_l1"] + 0.7 * t["position_mse10"] + 2.0 * t["excitation"])
+        assert set(t) == {"position_l1", "position_mse10", "excitation", "hand_speed", "hand_acceleration"}
+        expected = -sum(w * t[name.removesuffix("_weight")] for name, w in weights.items())
         assert reward == pytest.approx(expected, rel=1e-12)
         assert t["position_l1"] == pytest.approx(np.abs(info["hand"] - info["target"]).mean())
+        velocity = (info["hand"] - hands[-1]) / 0.01
+        change = (info["hand"] - 2 * hands[-1] + hands[-2]) / 0.01**2
+        assert t["hand_speed"] == pytest.approx(np.mean(velocity**2), rel=1e-9)
+        assert t["hand_acceleration"] == pytest.approx(np.mean(change**2), rel=1e-9)
+        hands.append(info["hand"])
         assert not terminated and not truncated
+    assert t["hand_speed"] > 0
     env.close()
+
+
+def test_motion_terms_know_their_answers():
+    """A hand moving at 0.3 m/s along x: speed term 0.3^2 / 2 (mean over x, y); no acceleration; a hand
+    speeding up by 0.5 m/s per 10 ms step: (0.5 / 0.01)^2 / 2."""
+    p0, p1, p2 = np.array([0.0, 0.2]), np.array([0.003, 0.2]), np.array([0.006, 0.2])
+    terms = compute_terms(p2, p2, np.zeros(6), p1, p0)
+    assert terms["hand_speed"] == pytest.approx(0.3**2 / 2)
+    assert terms["hand_acceleration"] == pytest.approx(0.0, abs=1e-18)
+    faster = compute_terms(p1 + np.array([0.008, 0.0]), p2, np.zeros(6), p1, p0)
+    assert faster["hand_acceleration"] == pytest.approx((0.5 / 0.01) ** 2 / 2)
+    at_rest = compute_terms(p1, p2, np.zeros(6))  # no earlier positions: a hand at rest
+    assert at_rest["hand_speed"] == at_rest["hand_acceleration"] == 0.0
 
 
 def test_trials_end_after_max_episode_steps():

@@ -11,12 +11,14 @@ from bilateral.routing import routed_backward
 from envs import ArmBatch, RandomReach
 
 
-@pytest.mark.parametrize("callosum", [None, "paper", "learned"])
-def test_each_hemisphere_learns_from_its_own_loss_only(callosum):
+@pytest.mark.parametrize(
+    ("callosum", "cell"), [(None, "dense"), ("paper", "dense"), ("learned", "dense"), (None, "gru"), ("paper", "gru")]
+)
+def test_each_hemisphere_learns_from_its_own_loss_only(callosum, cell):
     task = RandomReach()
     trials = task.draw(np.random.default_rng(0), 3, 6)
     torch.manual_seed(0)
-    model = Bilateral(6, 2, callosum, output_bias=-1.0)
+    model = Bilateral(6, 2, callosum, output_bias=-1.0, cell=cell)
     if callosum == "learned":
         with torch.no_grad():
             for layer in [*model.left.callosum, *model.right.callosum]:
@@ -50,5 +52,5 @@ def test_each_hemisphere_learns_from_its_own_loss_only(callosum):
         torch.testing.assert_close(p.grad, expected, rtol=1e-6, atol=1e-12)
     assert owners == {"left", "right", "shared"}
     # and the routing is not the plain sum: the two losses really pull differently
-    name = "left.layers.0.weight"
+    name = "left.layers.0.weight" if cell == "dense" else "left.layers.0.weight_ih"
     assert not torch.allclose(separately[0][name], separately[0][name] + separately[1][name])

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -204,3 +205,32 @@ def test_trainer_refuses_a_directory_with_logs_but_no_checkpoint(tmp_path):
     (tmp_path / "metrics.csv").write_text("kind,batch\n")
     with pytest.raises(ValueError, match="already holds training logs"):
         Trainer(tiny(total_batches=1), tmp_path, progress=False).run()
+
+
+def test_a_recurrent_impedance_run_learns_records_its_axes_and_reloads(tmp_path):
+    """GRU hemispheres with the impedance non-dominant loss: the loss falls, the hidden term is that of
+    the GRU states (activity and its change), and the checkpoint says what was trained."""
+    from bilateral.losses import TrialTerms, hidden_activity
+    from bilateral.rollout import run_trials
+    from envs.tasks import make_task
+
+    config = tiny(
+        task="hold", variant="bi-spec", cell="gru", nondominant="impedance", total_batches=12, learning_rate=1e-2
+    )
+    summary = train(config, tmp_path, progress=False)
+    assert summary["finished"]
+    validation = losses(tmp_path, "validation")
+    assert validation[-1] < validation[0], validation
+    model, loaded, _ = load_controller(tmp_path)
+    assert (loaded.cell, loaded.nondominant) == ("gru", "impedance") and model.recurrent
+    arms = config.make_arms(4)
+    try:
+        trials = make_task("hold").draw(np.random.default_rng(0), 4, 6)
+        trajectory = run_trials(model, arms, trials, np.random.default_rng(1))
+    finally:
+        arms.close()
+    terms = TrialTerms.compute(trajectory)
+    assert set(terms.layers) == {"left.0", "left.1", "right.0", "right.1"}
+    states = trajectory.layers["left.1"]
+    assert terms.layers["left.1"] == hidden_activity(states.double())
+    assert not torch.allclose(states[1], states[0])  # the GRU state moves from step to step

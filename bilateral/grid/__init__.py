@@ -4,9 +4,9 @@ Each run is independent and lands in its own folder, so a grid can be stopped at
 run again: finished runs are skipped, runs cut short resume from their checkpoints, and a damaged
 result is detected and redone (``bilateral.grid.run``). A grid directory holds::
 
-    grid.json                          what the grid is (budget, methods, variants, tasks, seeds)
+    grid.json                          what the grid is (budget, methods, variants, tasks, cells, losses, seeds)
     test_sets/{reach,hold,hold_push}.npz   the fixed test trials, replayable with envs.Trials.from_file
-    runs/{method}/{task}/{variant}/seed{N}/   one run (bilateral.grid.spec says how a path is read)
+    runs/{method}/{task}/{variant}[+{cell}][+{loss}]/seed{N}/   one run (bilateral.grid.spec reads a path)
         config.json, metrics.csv, tensorboard/, checkpoint.pt, model.pt, summary.json   (training)
         evaluation.parquet             per-trial metrics, intact and under every lesion
         traces.npz                     hand paths of example trials, distance-to-target traces
@@ -30,7 +30,7 @@ from pathlib import Path
 from bilateral.config import BACKENDS, Budget, Execution
 from bilateral.grid.local import Tally, run_local
 from bilateral.grid.run import is_finished, make_test_sets, run_one, test_set_path
-from bilateral.grid.spec import GridSpec, RunSpec
+from bilateral.grid.spec import DEFAULT_CELL, DEFAULT_NONDOMINANT, GridSpec, RunSpec
 from bilateral.io import remove_stale_temporaries, write_json
 
 __all__ = [
@@ -65,8 +65,9 @@ def prepare(grid: GridSpec, root: str | Path) -> Path:
                 f"{root} holds a grid at budget {_budget_of(previous).name!r} ({_budget_of(previous).to_dict()}); "
                 f"use another --out for budget {grid.budget.name!r}"
             )
-        for key in ("tasks", "variants", "methods"):
-            definition[key] = sorted(set(previous.get(key, [])) | set(definition[key]), key=str)
+        before = {"cells": [DEFAULT_CELL], "nondominant": [DEFAULT_NONDOMINANT]}  # grids older than these axes
+        for key in ("tasks", "variants", "methods", "cells", "nondominant"):
+            definition[key] = sorted(set(previous.get(key, before.get(key, []))) | set(definition[key]), key=str)
         definition["seeds"] = max(previous.get("seeds", 0), grid.seeds)
     write_json(existing, definition)
     make_test_sets(root, grid.tasks, grid.budget)
@@ -160,10 +161,15 @@ def finished_runs(root: str | Path) -> list[Path]:
 
 
 def load_results(root: str | Path):
-    """Every finished run's per-trial table, concatenated."""
+    """Every finished run's per-trial table, concatenated (with ``cell`` and ``nondominant`` columns)."""
     import pandas as pd
 
     tables = [pd.read_parquet(run / "evaluation.parquet") for run in finished_runs(root)]
     if not tables:
         raise FileNotFoundError(f"no finished runs in {root}")
-    return pd.concat(tables, ignore_index=True)
+    results = pd.concat(tables, ignore_index=True)
+    for column, default in (("cell", DEFAULT_CELL), ("nondominant", DEFAULT_NONDOMINANT)):
+        if column not in results:  # tables written before these axes: the paper's
+            results.insert(results.columns.get_loc("variant") + 1, column, default)
+        results[column] = results[column].fillna(default)
+    return results

@@ -12,41 +12,75 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bilateral import methods
-from bilateral.config import BUDGETS, TASKS, VARIANTS, Budget, Settings, get_budget, setting
+from bilateral.config import (
+    BUDGETS,
+    CELLS,
+    NONDOMINANT_LOSSES,
+    TASKS,
+    VARIANTS,
+    Budget,
+    Settings,
+    get_budget,
+    get_variant,
+    setting,
+)
 
 DEFAULT_METHODS = ("distal",)
 
 
+DEFAULT_CELL, DEFAULT_NONDOMINANT = CELLS[0], next(iter(NONDOMINANT_LOSSES))  # the paper's: "dense", "paper"
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a grid: the method, task, variant and seed it trains, and the threads it may use."""
+    """One run of a grid: the method, task, variant, cell type, non-dominant loss and seed it trains,
+    and the threads it may use."""
 
     method: str
     task: str
     variant: str
     seed: int
     threads: int = field(default=1, compare=False)  # MuJoCo threads inside the run; not part of its identity
+    cell: str = DEFAULT_CELL
+    nondominant: str = DEFAULT_NONDOMINANT
+
+    @property
+    def folder(self) -> str:
+        """The variant's folder: ``{variant}``, with ``+{cell}`` and ``+{nondominant}`` when not the paper's."""
+        extras = [
+            x for x, default in ((self.cell, DEFAULT_CELL), (self.nondominant, DEFAULT_NONDOMINANT)) if x != default
+        ]
+        return "+".join((self.variant, *extras))
 
     @property
     def key(self) -> str:
-        """The run's path under ``runs/``: ``{method}/{task}/{variant}/seed{N}``."""
-        return f"{self.method}/{self.task}/{self.variant}/seed{self.seed}"
+        """The run's path under ``runs/``: ``{method}/{task}/{folder}/seed{N}``."""
+        return f"{self.method}/{self.task}/{self.folder}/seed{self.seed}"
 
     def directory(self, root: str | Path) -> Path:
         return Path(root) / "runs" / self.key
 
     @classmethod
     def from_directory(cls, path: str | Path) -> RunSpec:
-        """The spec of run directory ``path`` (``.../runs/{method}/{task}/{variant}/seed{N}``)."""
-        method, task, variant, seed = Path(path).parts[-4:]
+        """The spec of run directory ``path`` (``.../runs/{method}/{task}/{folder}/seed{N}``)."""
+        method, task, folder, seed = Path(path).parts[-4:]
         if not seed.startswith("seed") or not seed[4:].isdigit():
             raise ValueError(f"{path} is not a run directory (runs/METHOD/TASK/VARIANT/seedN)")
-        return cls(method, task, variant, int(seed[4:]))
+        variant, *extras = folder.split("+")
+        axes = {}
+        for extra in extras:
+            name = "cell" if extra in CELLS else "nondominant" if extra in NONDOMINANT_LOSSES else None
+            if name is None or name in axes:
+                raise ValueError(f"{path}: {folder!r} is not VARIANT[+CELL][+NONDOMINANT]")
+            axes[name] = extra
+        return cls(method, task, variant, int(seed[4:]), **axes)
 
 
 @dataclass(frozen=True)
 class GridSpec(Settings):
-    """The grid: the product of methods, tasks, variants and seeds at one budget."""
+    """The grid: the product of methods, tasks, variants, cell types, non-dominant losses and seeds at
+    one budget. A non-dominant loss other than the paper's applies to the variants it trains (those
+    with a non-dominant hemisphere or hand); a method trains the combinations it ``supports``."""
 
     budget: Budget | str = setting("quick", "training budget of every run", choices=tuple(BUDGETS))
     seeds: int = setting(5, "seeds per variant and task")
@@ -55,27 +89,48 @@ class GridSpec(Settings):
     methods: tuple[str, ...] = setting(
         DEFAULT_METHODS, "training methods: distal, and with the rl extra ppo, sac, bilateral-ppo"
     )
+    cells: tuple[str, ...] = setting(
+        (DEFAULT_CELL,), "hemisphere cell types (distal teacher only for gru)", choices=CELLS
+    )
+    nondominant: tuple[str, ...] = setting(
+        (DEFAULT_NONDOMINANT,),
+        "non-dominant losses (for uni-nondom, bi-spec, bi-spec-cc)",
+        choices=tuple(NONDOMINANT_LOSSES),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budget", get_budget(self.budget) if isinstance(self.budget, str) else self.budget)
-        for name in ("tasks", "variants", "methods"):
+        for name in ("tasks", "variants", "methods", "cells", "nondominant"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        for name, given, known in (("task", self.tasks, TASKS), ("variant", self.variants, VARIANTS)):
+        for name, given, known in (
+            ("task", self.tasks, TASKS),
+            ("variant", self.variants, VARIANTS),
+            ("cell", self.cells, CELLS),
+            ("non-dominant loss", self.nondominant, NONDOMINANT_LOSSES),
+        ):
             unknown = [g for g in given if g not in known]
             if unknown:
                 raise ValueError(f"unknown {name}s {unknown}; choose from {list(known)}")
         for method in self.methods:
-            methods.get(method)  # a clear error for an unknown method or a missing extra
+            trainer = methods.get(method)  # a clear error for an unknown method or a missing extra
+            if not any(trainer.supports(variant, cell) for variant in self.variants for cell in self.cells):
+                raise ValueError(
+                    f"method {method!r} trains none of the variants {list(self.variants)} with cells "
+                    f"{list(self.cells)} (the RL methods take dense cells: SB3's policies are not recurrent)"
+                )
 
     def runs(self, threads: int = 1) -> list[RunSpec]:
         return [
-            RunSpec(method, task, variant, seed, threads)
+            RunSpec(method, task, variant, seed, threads, cell, nondominant)
             for method in self.methods
             for task in self.tasks
+            for cell in self.cells
+            for nondominant in self.nondominant
             for variant in self.variants
-            if methods.get(method).supports(variant)
+            if nondominant == DEFAULT_NONDOMINANT or get_variant(variant).trains_nondominant
+            if methods.get(method).supports(variant, cell, nondominant)
             for seed in range(self.seeds)
         ]
 
@@ -87,6 +142,8 @@ class GridSpec(Settings):
             "tasks": list(self.tasks),
             "variants": list(self.variants),
             "methods": list(self.methods),
+            "cells": list(self.cells),
+            "nondominant": list(self.nondominant),
         }
 
 

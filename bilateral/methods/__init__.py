@@ -45,11 +45,12 @@ class Method(Protocol):
 
     name: str
 
-    def supports(self, variant: str) -> bool:
-        """Whether it can train ``variant``."""
+    def supports(self, variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
+        """Whether it can train ``variant`` with hemispheres of ``cell`` and non-dominant loss ``nondominant``."""
 
     def config(self, spec, budget):
-        """The configuration of grid run ``spec`` (task, variant, seed, threads) under ``budget``."""
+        """The configuration of grid run ``spec`` (task, variant, cell, non-dominant loss, seed, threads)
+        under ``budget``."""
 
     def train(self, config, directory: Path, *, resume: bool = True, progress: bool = False) -> dict:
         """Train ``config`` into ``directory`` (a finished run is not redone; an unfinished one resumes

@@ -85,6 +85,7 @@ def build_model(config: TrainConfig) -> Controller:
             output_bias=config.output_bias,
             init=config.init,
             hemisphere_weights=config.hemisphere_weights,
+            cell=config.cell,
         )
 
 
@@ -100,8 +101,7 @@ class Objective:
     """Loss(es) on a trajectory: one total, or (left, right) for a specialised model's own losses."""
 
     def __init__(self, config: TrainConfig, presets: tuple[str, ...] | None = None):
-        variant = get_variant(config.variant)
-        presets = presets or variant.losses
+        presets = presets or config.loss_presets
         self.weights = [loss_weights(p, config.loss_overrides.get(p)) for p in presets]
         self.specialised = len(presets) == 2
 
@@ -456,18 +456,25 @@ def read_config(path: str | Path) -> TrainConfig:
 
 
 class Distal:
-    """The distal teacher as a ``bilateral.methods.Method``: it trains every variant."""
+    """The distal teacher as a ``bilateral.methods.Method``: it trains every variant, cell and loss."""
 
     name = "distal"
 
     @staticmethod
-    def supports(variant: str) -> bool:
+    def supports(variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
         return True
 
     @staticmethod
     def config(spec, budget) -> TrainConfig:
         return TrainConfig.from_preset(
-            budget.preset, task=spec.task, variant=spec.variant, seed=spec.seed, threads=spec.threads, **budget.train
+            budget.preset,
+            task=spec.task,
+            variant=spec.variant,
+            seed=spec.seed,
+            threads=spec.threads,
+            cell=spec.cell,
+            nondominant=spec.nondominant,
+            **budget.train,
         )
 
     @staticmethod

@@ -3,9 +3,12 @@
 Writes into the grid directory (see ``bilateral.grid`` for the rest of its layout)::
 
     results.parquet        every finished run's per-trial metrics (intact and lesioned)
-    summary.csv            method x task x variant x metric: mean over seeds and its 95 % t-interval
-    claims.md              the paper's three claims (DESIGN §1), each judged on this grid's numbers
-    figures/*.png          metrics per variant, example hand paths and speeds, hold deviation over
+    summary.csv            method x cell x non-dominant loss x task x variant x metric: mean over seeds
+                           and its 95 % t-interval
+    claims.md              the paper's three claims (DESIGN §1), each judged on this grid's numbers, for
+                           each combination of cell type and non-dominant loss (statistics.Combination)
+    figures/*.png          (a combination other than the paper's adds its names: _gru, _impedance)
+                           metrics per variant, example hand paths and speeds, hold deviation over
                            time (steady load and pushes), lesion effects, hemisphere weights
     videos/*.mp4           chosen variants side by side on the same test trials
 
@@ -33,14 +36,24 @@ from bilateral.report.figures import (
     push_figure,
     weights_figure,
 )
-from bilateral.report.statistics import compare, seed_means, summarize, t_interval, welch_interval
+from bilateral.report.statistics import (
+    Combination,
+    combinations,
+    compare,
+    seed_means,
+    summarize,
+    t_interval,
+    welch_interval,
+)
 from bilateral.report.units import fmt
 from bilateral.report.videos import side_by_side_video
 
 DEFAULT_VIDEO_VARIANTS = ["uni-dom", "uni-nondom", "bi-spec-cc"]
 
 __all__ = [
+    "Combination",
     "claims_report",
+    "combinations",
     "compare",
     "report",
     "seed_means",
@@ -59,33 +72,58 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
     summary = summarize(results)
     with atomic_path(root / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
-    per_seed = seed_means(results)
     methods = list(dict.fromkeys(results["method"]))
-    texts = [claims_report(results[results["method"] == "distal"])] if "distal" in methods else []
+    texts = []
+    for combination in combinations(results[results["method"] == "distal"]):
+        rows = combination.rows(results[results["method"] == "distal"])
+        if combination.is_paper:
+            texts.append(claims_report(rows))
+        else:
+            texts.append(
+                claims_report(rows, f"Claims of the paper, with {combination.label}", note=note_on(combination))
+            )
     texts += [method_table(summary, method) for method in methods if method != "distal"]
     write_text(root / "claims.md", "\n".join(texts))
     figures = root / "figures"
     written = []
     for method in methods:
-        suffix = "" if method == "distal" else f"_{method}"
-        ran = [v for v in VARIANTS if v in set(results.loc[results["method"] == method, "variant"])]
-        for task in sorted(set(results["task"])):
-            written.append(metrics_figure(summary, per_seed, task, method, figures / f"{task}_metrics{suffix}.png"))
-            written.append(examples_figure(root, task, method, figures / f"{task}_examples{suffix}.png", ran))
-            written.append(lesions_figure(results, task, method, figures / f"{task}_lesions{suffix}.png"))
-        written.append(deviation_figure(root, method, figures / f"hold_deviation{suffix}.png"))
-        written.append(push_figure(root, method, figures / f"hold_push{suffix}.png"))
-        written.append(weights_figure(root, method, figures / f"hemisphere_weights{suffix}.png"))
+        for combination in combinations(results[results["method"] == method]):
+            rows = combination.rows(results)
+            suffix = combination.suffix + ("" if method == "distal" else f"_{method}")
+            per_seed, table = seed_means(rows), summarize(rows)
+            ran = [v for v in VARIANTS if v in set(rows.loc[rows["method"] == method, "variant"])]
+            for task in sorted(set(rows["task"])):
+                written += [
+                    metrics_figure(table, per_seed, task, method, figures / f"{task}_metrics{suffix}.png", combination),
+                    examples_figure(root, task, method, figures / f"{task}_examples{suffix}.png", ran, combination),
+                    lesions_figure(rows, task, method, figures / f"{task}_lesions{suffix}.png", combination),
+                ]
+            written += [
+                deviation_figure(root, method, figures / f"hold_deviation{suffix}.png", combination),
+                push_figure(root, method, figures / f"hold_push{suffix}.png", combination),
+                weights_figure(root, method, figures / f"hemisphere_weights{suffix}.png", combination),
+            ]
     if videos:
         for task in sorted(set(results["task"])):
             path = root / "videos" / f"{task}_side_by_side.mp4"
             written.append(side_by_side_video(root, task, "distal", path, video_variants or DEFAULT_VIDEO_VARIANTS))
     definition = json.loads((root / "grid.json").read_text()) if (root / "grid.json").exists() else {}
     return {
-        "runs": int(results.groupby(["method", "task", "variant", "seed"]).ngroups),
+        "runs": int(results.groupby(["method", "cell", "nondominant", "task", "variant", "seed"]).ngroups),
         "budget": definition.get("budget"),
         "files": [str(p.relative_to(root)) for p in written if p is not None],
     }
+
+
+def note_on(combination: Combination) -> str:
+    """What a combination's claims report says of the runs it judges."""
+    trained = ", ".join(f"`{v}`" for v, spec in VARIANTS.items() if spec.trains_nondominant)
+    return (
+        f"Runs with {combination.label} (`--cells {combination.cell} --nondominant {combination.nondominant}`): "
+        f"the non-dominant hand or hemisphere of {trained} was trained with the `{combination.nondominant}` loss "
+        "(bilateral.config.NONDOMINANT_LOSSES); the other variants are their "
+        f"{combination.cell} runs with the paper's losses."
+    )
 
 
 def method_table(summary: pd.DataFrame, method: str) -> str:

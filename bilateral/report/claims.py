@@ -58,16 +58,16 @@ def verdict(decided: list[bool], leaning: list[bool], need: int) -> str:
     return FAILS
 
 
-def claim_1(per_seed: pd.DataFrame, method: str = "distal", where: dict | None = None) -> Claim:
+def claim_1(per_seed: pd.DataFrame, method: str = "distal") -> Claim:
     """Each specialised unilateral controller beats the other one on its preferred task."""
     claim = Claim(1, "Each specialised unilateral controller beats the other one on its preferred task", UNDECIDED)
-    comparisons = [c for task in TASKS if (c := compare(per_seed, task, *PREFERRED[task], method, where))]
+    comparisons = [c for task in TASKS if (c := compare(per_seed, task, *PREFERRED[task], method))]
     claim.lines = [f"- {c['task']}: {line(c)}" for c in comparisons]
     claim.verdict = verdict([c["verdict"] == "better" for c in comparisons], [c["diff"] < 0 for c in comparisons], 2)
     return claim
 
 
-def claim_2(per_seed: pd.DataFrame, method: str = "distal", where: dict | None = None) -> Claim:
+def claim_2(per_seed: pd.DataFrame, method: str = "distal") -> Claim:
     """On both tasks, some bilateral model beats the non-preferred hand and is as good as or better than
     the preferred hand (no correction for choosing the best of the four)."""
     claim = Claim(
@@ -82,8 +82,8 @@ def claim_2(per_seed: pd.DataFrame, method: str = "distal", where: dict | None =
         best = None
         for b in BILATERAL:
             vs_other, vs_pref = (
-                compare(per_seed, task, b, other, method, where),
-                compare(per_seed, task, b, preferred, method, where),
+                compare(per_seed, task, b, other, method),
+                compare(per_seed, task, b, preferred, method),
             )
             if not vs_other or not vs_pref:
                 continue
@@ -109,7 +109,7 @@ def claim_2(per_seed: pd.DataFrame, method: str = "distal", where: dict | None =
     return claim
 
 
-def claim_3(per_seed: pd.DataFrame, method: str = "distal", where: dict | None = None) -> Claim:
+def claim_3(per_seed: pd.DataFrame, method: str = "distal") -> Claim:
     """The callosum tends to help, though not always for the specialised models: decided on the two
     non-specialised pairs (``bi-cc`` vs ``bi`` on each task); the specialised pairs are reported
     beside them and cannot veto it (the claim allows them to go either way)."""
@@ -117,7 +117,7 @@ def claim_3(per_seed: pd.DataFrame, method: str = "distal", where: dict | None =
     deciding = []
     for kind, (without, with_cc) in CALLOSUM_PAIRS.items():
         for task in TASKS:
-            c = compare(per_seed, task, with_cc, without, method, where)
+            c = compare(per_seed, task, with_cc, without, method)
             if c:
                 claim.lines.append(f"- {task}, {kind}: {line(c)}")
                 if kind == "non-specialised":
@@ -143,10 +143,10 @@ def claims_report(
     results: pd.DataFrame,
     title: str = "Claims of the paper, checked on this grid",
     method: str = "distal",
-    where: dict | None = None,
     note: str = "",
 ) -> str:
-    """Markdown: each claim with the numbers that decide it, and a summary table."""
+    """Markdown: each claim with the numbers that decide it, and a summary table. ``results`` holds
+    one combination's runs (``statistics.Combination.rows``)."""
     per_seed = seed_means(results)
     out = [
         f"# {title}",
@@ -163,7 +163,7 @@ def claims_report(
     ]
     if note:
         out += [note, ""]
-    claims = [judge(per_seed, method, where) for judge in CLAIMS]
+    claims = [judge(per_seed, method) for judge in CLAIMS]
     for claim in claims:
         out += [f"## {claim.number}. {claim.title}", "", *claim.lines, "", f"Verdict: **{claim.verdict}**", ""]
     out += ["## Summary", "", "| claim | verdict |", "| --- | --- |"]

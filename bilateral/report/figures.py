@@ -15,7 +15,7 @@ from bilateral.config import VARIANTS
 from bilateral.evaluation import FS, HEADLINE, HIGHER_IS_BETTER, PUSH_WINDOW, TASK_METRICS
 from bilateral.grid import RunSpec, finished_runs
 from bilateral.io import atomic_path
-from bilateral.report.statistics import t_interval
+from bilateral.report.statistics import PAPER, Combination, t_interval
 from bilateral.report.units import label, scale
 from envs.tasks import DT
 
@@ -32,6 +32,11 @@ def pyplot():
     return plt
 
 
+def titled(text: str, combination: Combination) -> str:
+    """A figure's title, naming the combination when it is not the paper's."""
+    return text if combination.is_paper else f"{text}\n({combination.label})"
+
+
 def save(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
@@ -39,17 +44,31 @@ def save(fig, path: Path) -> Path:
     return path
 
 
-def runs_by_variant(root: Path, method: str, task: str, seed: int = 0) -> dict[str, Path]:
-    """Run directories of ``method`` on ``task`` with ``seed``, by variant."""
-    runs = {}
+def runs_of(root: Path, method: str, combination: Combination = PAPER):
+    """``(spec, directory)`` of the finished runs of ``method`` in ``combination``."""
     for run in finished_runs(root):
         spec = RunSpec.from_directory(run)
-        if spec.method == method and spec.task == task and spec.seed == seed:
-            runs[spec.variant] = run
-    return runs
+        if spec.method == method and combination.includes(spec.variant, spec.cell, spec.nondominant):
+            yield spec, run
 
 
-def metrics_figure(summary: pd.DataFrame, per_seed: pd.DataFrame, task: str, method: str, path: Path) -> Path | None:
+def runs_by_variant(
+    root: Path, method: str, task: str, seed: int = 0, combination: Combination = PAPER
+) -> dict[str, Path]:
+    """Run directories of ``method`` on ``task`` with ``seed`` in ``combination``, by variant."""
+    return {
+        spec.variant: run for spec, run in runs_of(root, method, combination) if spec.task == task and spec.seed == seed
+    }
+
+
+def metrics_figure(
+    summary: pd.DataFrame,
+    per_seed: pd.DataFrame,
+    task: str,
+    method: str,
+    path: Path,
+    combination: Combination = PAPER,
+) -> Path | None:
     """Every metric of ``task`` per variant: mean over seeds with its 95 % t-interval, and each seed."""
     plt = pyplot()
     rows = summary[(summary["task"] == task) & (summary["method"] == method)]
@@ -74,15 +93,17 @@ def metrics_figure(summary: pd.DataFrame, per_seed: pd.DataFrame, task: str, met
         ax.set_xticks(x, variants, rotation=60, ha="right", fontsize=8)
         ax.set_title(label(metric) + (" ↑" if metric in HIGHER_IS_BETTER else ""), fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{task}: mean over seeds, 95 % t-interval (dots: seeds)")
+    fig.suptitle(titled(f"{task}: mean over seeds, 95 % t-interval (dots: seeds)", combination))
     fig.tight_layout()
     return save(fig, path)
 
 
-def examples_figure(root: Path, task: str, method: str, path: Path, variants: list[str]) -> Path | None:
+def examples_figure(
+    root: Path, task: str, method: str, path: Path, variants: list[str], combination: Combination = PAPER
+) -> Path | None:
     """Hand paths of the first test trials (top) and speed or distance to target over time (bottom)."""
     plt = pyplot()
-    runs = runs_by_variant(root, method, task)
+    runs = runs_by_variant(root, method, task, combination=combination)
     variants = [v for v in variants if v in runs]
     if not variants:
         return None
@@ -110,17 +131,16 @@ def examples_figure(root: Path, task: str, method: str, path: Path, variants: li
         ax.set_xlabel("time (s)")
         if j == 0:
             ax.set_ylabel("hand speed (m/s)" if task == "reach" else "distance to target (cm)")
-    fig.suptitle(f"{task}: example test trials (seed 0; ● start, ★ target)")
+    fig.suptitle(titled(f"{task}: example test trials (seed 0; ● start, ★ target)", combination))
     fig.tight_layout()
     return save(fig, path)
 
 
-def _hold_curves(root: Path, method: str, key: str) -> dict[str, np.ndarray]:
+def _hold_curves(root: Path, method: str, key: str, combination: Combination) -> dict[str, np.ndarray]:
     """Per variant, the seeds' mean distance curves ``key`` of the hold traces, (seeds, steps) in cm."""
     curves: dict[str, list[np.ndarray]] = {}
-    for run in finished_runs(root):
-        spec = RunSpec.from_directory(run)
-        if spec.method == method and spec.task == "hold":
+    for spec, run in runs_of(root, method, combination):
+        if spec.task == "hold":
             with np.load(run / "traces.npz") as traces:
                 if key in traces:
                     curves.setdefault(spec.variant, []).append(traces[key] * 100)
@@ -136,26 +156,28 @@ def _curves_with_intervals(ax, t: np.ndarray, curves: dict[str, np.ndarray]) -> 
             ax.fill_between(t, bounds[:, 0], bounds[:, 1], color=line.get_color(), alpha=0.12)
 
 
-def deviation_figure(root: Path, method: str, path: Path) -> Path | None:
+def deviation_figure(root: Path, method: str, path: Path, combination: Combination = PAPER) -> Path | None:
     """Hold: distance of the hand from the target over time under the steady load, mean over test
     trials; mean over seeds with its 95 % t-interval."""
-    curves = _hold_curves(root, method, "distance_mean")
+    curves = _hold_curves(root, method, "distance_mean", combination)
     if not curves:
         return None
     fig, ax = pyplot().subplots(figsize=(7, 4))
     _curves_with_intervals(ax, np.arange(next(iter(curves.values())).shape[1]) * DT, curves)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("distance from target (cm)")
-    ax.set_title("hold against an endpoint load: mean deviation (band: 95 % t-interval over seeds)")
+    ax.set_title(
+        titled("hold against an endpoint load: mean deviation (band: 95 % t-interval over seeds)", combination)
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return save(fig, path)
 
 
-def push_figure(root: Path, method: str, path: Path) -> Path | None:
+def push_figure(root: Path, method: str, path: Path, combination: Combination = PAPER) -> Path | None:
     """Hold under pushes: distance from the target around the first push's onset (time 0), mean over
     test trials; mean over seeds with its 95 % t-interval."""
-    curves = _hold_curves(root, method, "push_distance_mean")
+    curves = _hold_curves(root, method, "push_distance_mean", combination)
     if not curves:
         return None
     fig, ax = pyplot().subplots(figsize=(7, 4))
@@ -164,13 +186,15 @@ def push_figure(root: Path, method: str, path: Path) -> Path | None:
     ax.axvspan(0, 0.05, color="orange", alpha=0.15, label="push (20 N, 50 ms)")
     ax.set_xlabel("time from the push's onset (s)")
     ax.set_ylabel("distance from target (cm)")
-    ax.set_title("stability under perturbation (band: 95 % t-interval over seeds)")
+    ax.set_title(titled("stability under perturbation (band: 95 % t-interval over seeds)", combination))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return save(fig, path)
 
 
-def lesions_figure(results: pd.DataFrame, task: str, method: str, path: Path) -> Path | None:
+def lesions_figure(
+    results: pd.DataFrame, task: str, method: str, path: Path, combination: Combination = PAPER
+) -> Path | None:
     """The headline metric of each bilateral variant, intact and under each lesion (95 % t-intervals)."""
     rows = results[(results["task"] == task) & (results["method"] == method) & results["variant"].isin(BILATERAL)]
     if rows.empty or (rows["lesion"] == "none").all():
@@ -191,18 +215,17 @@ def lesions_figure(results: pd.DataFrame, task: str, method: str, path: Path) ->
         ax.bar(x, means, width, yerr=np.array(errs).T, capsize=2, label=lesion)
     ax.set_xticks(np.arange(len(variants)), variants)
     ax.set_ylabel(label(metric))
-    ax.set_title(f"{task}: effect of lesions (mean over seeds, 95 % t-interval)")
+    ax.set_title(titled(f"{task}: effect of lesions (mean over seeds, 95 % t-interval)", combination))
     ax.legend(fontsize=8, ncol=3)
     ax.grid(axis="y", alpha=0.3)
     return save(fig, path)
 
 
-def weights_figure(root: Path, method: str, path: Path) -> Path | None:
+def weights_figure(root: Path, method: str, path: Path, combination: Combination = PAPER) -> Path | None:
     """w_L and w_R over training, for every bilateral variant and task (mean over seeds)."""
     series: dict[tuple[str, str], list[pd.DataFrame]] = {}
-    for run in finished_runs(root):
-        spec = RunSpec.from_directory(run)
-        if spec.method != method or spec.variant not in BILATERAL or not (run / "metrics.csv").exists():
+    for spec, run in runs_of(root, method, combination):
+        if spec.variant not in BILATERAL or not (run / "metrics.csv").exists():
             continue
         log = pd.read_csv(run / "metrics.csv")
         log = log[log["kind"] == "train"][["batch", "w_left", "w_right"]].dropna()
@@ -219,7 +242,7 @@ def weights_figure(root: Path, method: str, path: Path) -> Path | None:
             mean = pd.concat(logs).groupby(level=0).mean()
             line = ax.plot(mean.index, mean["w_left"], label=f"{variant} w_L")[0]
             ax.plot(mean.index, mean["w_right"], "--", color=line.get_color(), label=f"{variant} w_R")
-        ax.set_title(f"{task}: hemisphere weights during training")
+        ax.set_title(titled(f"{task}: hemisphere weights during training", combination))
         ax.set_xlabel("training batch")
         ax.set_ylabel("weight")
         ax.legend(fontsize=7, ncol=2)

@@ -10,11 +10,13 @@ seeds is too narrow (it cannot see beyond the spread of the few values it resamp
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bilateral.config import CELLS, NONDOMINANT_LOSSES, VARIANTS
 from bilateral.evaluation import HEADLINE, TASK_METRICS
 
 CONFIDENCE = 0.95
@@ -26,6 +28,52 @@ AXES = ("cell", "nondominant")  # grid axes beyond the paper's, when a table has
 def axes_of(table: pd.DataFrame) -> list[str]:
     """The grid axes (``AXES``) a results table has columns for."""
     return [a for a in AXES if a in table.columns]
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A cell type and a non-dominant loss: the runs of the seven variants that one set of claims
+    judges. The variants no non-dominant loss trains (``uni``, ``uni-dom``, ``bi``, ``bi-cc``) are
+    run with the paper's name only and belong to every combination of their cell type."""
+
+    cell: str = CELLS[0]
+    nondominant: str = next(iter(NONDOMINANT_LOSSES))
+
+    @property
+    def is_paper(self) -> bool:
+        return self == Combination()
+
+    @property
+    def suffix(self) -> str:
+        """What file names of this combination add: ``""`` for the paper's, else ``_gru``, ``_impedance``…"""
+        default = Combination()
+        changed = [x for x, d in ((self.cell, default.cell), (self.nondominant, default.nondominant)) if x != d]
+        return "".join(f"_{x}" for x in changed)
+
+    @property
+    def label(self) -> str:
+        return f"{self.cell} hemispheres, {self.nondominant} non-dominant loss"
+
+    def includes(self, variant: str, cell: str, nondominant: str) -> bool:
+        shared = not VARIANTS[variant].trains_nondominant and nondominant == Combination().nondominant
+        return cell == self.cell and (nondominant == self.nondominant or shared)
+
+    def rows(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of a results table (with the ``AXES`` columns) that belong to the combination."""
+        keep = [self.includes(*key) for key in zip(table["variant"], table["cell"], table["nondominant"], strict=True)]
+        return table[np.asarray(keep, dtype=bool)]
+
+
+PAPER = Combination()  # dense hemispheres, the paper's non-dominant loss
+
+
+def combinations(results: pd.DataFrame) -> list[Combination]:
+    """The combinations a results table holds runs of, the paper's first."""
+    pairs = results[list(AXES)].drop_duplicates().itertuples(index=False)
+    found = {Combination(cell, nondominant) for cell, nondominant in pairs}
+    return sorted(
+        found, key=lambda c: (not c.is_paper, CELLS.index(c.cell), list(NONDOMINANT_LOSSES).index(c.nondominant))
+    )
 
 
 def seed_means(results: pd.DataFrame, lesion: str = "none") -> pd.DataFrame:
@@ -88,21 +136,19 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare(per_seed: pd.DataFrame, task: str, a: str, b: str, method: str = "distal", where: dict | None = None):
+def compare(per_seed: pd.DataFrame, task: str, a: str, b: str, method: str = "distal"):
     """Is variant ``a`` better than ``b`` on ``task``'s headline metric (lower is better)?
 
     Difference ``a - b`` of the means over seeds with its 95 % Welch interval: ``better`` / ``worse``
     when the interval excludes zero, else ``not distinguishable``; ``as_good`` when its upper end is
     below ``EQUIVALENCE_MARGIN`` of ``b``'s mean (``a`` is at most 10 % worse, or better), and
-    ``as_good_mean`` when ``a``'s mean alone is. ``where`` selects the runs by other columns
-    (``{"cell": "gru"}``). Returns a dict, or None when either variant has no runs.
+    ``as_good_mean`` when ``a``'s mean alone is. ``per_seed`` holds one combination's runs
+    (``Combination.rows``). Returns a dict, or None when either variant has no runs.
     """
     metric = HEADLINE[task]
     if metric not in per_seed.columns:
         return None
     rows = per_seed[(per_seed["task"] == task) & (per_seed["method"] == method)]
-    for column, value in (where or {}).items():
-        rows = rows[rows[column] == value]
     va = rows.loc[rows["variant"] == a, metric].to_numpy()
     vb = rows.loc[rows["variant"] == b, metric].to_numpy()
     if len(va) == 0 or len(vb) == 0:

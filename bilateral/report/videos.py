@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from bilateral.grid import test_set_path
 from bilateral.report.figures import runs_by_variant
 
-
-def _labelled(frame: np.ndarray, text: str) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
-    image = Image.fromarray(frame)
-    ImageDraw.Draw(image).text((10, 8), text, fill=(20, 20, 20))
-    return np.asarray(image)
+PANEL = (640, 480)  # px of each variant's panel: the whole workspace at a readable size
 
 
 def side_by_side_video(
@@ -25,12 +17,13 @@ def side_by_side_video(
     path: Path,
     variants: list[str],
     trials: int = 2,
-    width: int = 320,
-    height: int = 240,
+    width: int = PANEL[0],
+    height: int = PANEL[1],
 ) -> Path | None:
-    """The chosen variants (seed 0) on the same first test trials, side by side, one after another."""
+    """The chosen variants (seed 0) on the same first test trials, side by side, one trial after
+    another; each panel's overlay names its variant, the task and the trial's time and distance."""
     from bilateral.methods import load_trained
-    from bilateral.video import render_trained, side_by_side, write_video
+    from bilateral.video import caption_of, render_trained, side_by_side, write_video
     from envs.tasks import Trials
 
     runs = runs_by_variant(root, method, task)
@@ -40,9 +33,15 @@ def side_by_side_video(
     test = Trials.from_file(test_set_path(root, task))
     per_variant = []
     for variant in variants:
-        rollouts = render_trained(load_trained(runs[variant]), test, trials, task=task, width=width, height=height)
-        per_variant.append([[_labelled(f, f"{variant}  trial {k}") for f in r.frames] for k, r in enumerate(rollouts)])
+        trained = load_trained(runs[variant])
+        captions = [f"{caption_of(variant, task)} · trial {k}" for k in range(trials)]
+        per_variant.append(
+            [
+                render_trained(trained, test[k : k + 1], 1, task=task, width=width, height=height, caption=text)[0]
+                for k, text in enumerate(captions)
+            ]
+        )
     frames = []
     for k in range(len(per_variant[0])):
-        frames += side_by_side([videos[k] for videos in per_variant])
+        frames += side_by_side([rollouts[k].frames for rollouts in per_variant])
     return write_video(path, frames)

@@ -12,8 +12,10 @@ class RLMethod:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def supports(self, variant: str) -> bool:
-        return supports(self.name, variant)
+    def supports(self, variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
+        """The variants ``supports`` names, with the paper's dense cells and losses: SB3's policies are
+        not recurrent, and the rewards are the paper's losses."""
+        return cell == "dense" and nondominant == "paper" and supports(self.name, variant)
 
     def config(self, spec, budget):
         from bilateral.config import RLConfig
