@@ -1,6 +1,7 @@
 """How long does a competent controller take? Wall time of the distal teacher to first reach the aims.
 
     python benchmarks/competence.py [--preset strong] [--seed 0] [--cap-seconds 600] [--set key=value ...]
+                                    [--aim reach_bi=0.015 hold_unidom=0.005]
 
 Trains, alone on this machine, with ``Trainer.train_batch`` (the step ``bilateral train`` runs):
 
@@ -8,11 +9,12 @@ Trains, alone on this machine, with ``Trainer.train_batch`` (the step ``bilatera
 - hold, ``uni-dom``: until the mean RMS deviation from the target is <= 1 cm (±10 N loads);
 
 each judged on the 256 fixed test trials of ``bilateral evaluate`` every ``--every`` batches (and at
-the preset's last batch). Evaluation time is not counted: the seconds are training time only. A
+the preset's last batch); ``--aim`` sets other aims (metres). Evaluation time is not counted: the seconds are training time only. A
 case that does not get there within ``--cap-seconds`` of training, or within the preset's own number
 of batches, reports null. ``--set`` overrides preset fields (``--set learning_rate=0.01``) to try
-settings. The last line is one JSON object: ``reach_bi_seconds_to_2cm``,
-``hold_unidom_seconds_to_1cm``, the batches each took, and the best value each reached.
+settings (``--set cell=gru`` for recurrent hemispheres). The last line is one JSON object:
+``reach_bi_seconds_to_2cm``, ``hold_unidom_seconds_to_1cm`` (named by the aims), the batches each
+took, and the best value each reached.
 """
 
 from __future__ import annotations
@@ -87,7 +89,16 @@ def main() -> None:
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="preset fields to override")
     parser.add_argument("--test-trials", type=int, default=256, help="held-out test trials (default: 256)")
+    parser.add_argument(
+        "--aim", nargs="*", default=[], metavar="CASE=METRES", help="other aims, e.g. hold_unidom=0.005"
+    )
     args = parser.parse_args()
+    aims = {name: aim for name, (_, _, aim) in CASES.items()}
+    for item in args.aim:
+        name, _, value = item.partition("=")
+        if name not in CASES or not float(value or "nan") > 0:
+            parser.error(f"--aim {item}: give CASE=METRES with CASE one of {list(CASES)} and METRES > 0")
+        aims[name] = float(value)
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
@@ -95,15 +106,14 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cases:
-            task, variant, aim = CASES[name]
+            task, variant, _ = CASES[name]
+            aim = aims[name]
             config = TrainConfig.from_preset(args.preset, task=task, variant=variant, seed=args.seed, **overrides)
-            print(
-                f"{name}: {args.preset} preset {overrides or ''}, seed {args.seed}, aim {aim * 100:.0f} cm", flush=True
-            )
+            print(f"{name}: {args.preset} preset {overrides or ''}, seed {args.seed}, aim {aim * 100:g} cm", flush=True)
             results[name] = time_to_aim(config, aim, args.every, args.cap_seconds, f"{tmp}/{name}", args.test_trials)
     summary = {"preset": args.preset, "seed": args.seed, "overrides": overrides}
     for name, result in results.items():
-        aim = int(CASES[name][2] * 100)
+        aim = f"{aims[name] * 100:g}"
         summary[f"{name}_seconds_to_{aim}cm"] = result["seconds"]
         summary[f"{name}_batches_to_{aim}cm"] = result["batches"]
         summary[f"{name}_best_m"] = result["best_m"]

@@ -99,7 +99,7 @@ def main() -> None:
     bare = mj_step_rate(env.unwrapped.batch.model, args.seconds)
     env.close()
     batch64 = batch_rate(64, args.seconds)
-    print(f"bilateral/RandomReach-v0 step():      {ours:10.0f} /s  (unwrapped {ours_unwrapped:.0f} /s)")
+    print(f"{envs.ENV_IDS['reach'] + ' step():':38s}{ours:10.0f} /s  (unwrapped {ours_unwrapped:.0f} /s)")
     print(f"mujoco.mj_step, same model:           {bare:10.0f} /s")
     print(f"ratio env / mj_step:                  {ours / bare:10.3f}  (unwrapped {ours_unwrapped / bare:.3f})")
     print(f"ArmBatch N=64 trial-steps:            {batch64:10.0f} /s")

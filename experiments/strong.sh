@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The strong preset's runs quoted in README ("What the strong preset reaches"): trains each one,
-# prints its training wall time and its held-out result. Run it alone: the wall time is a result.
+# Whole strong-preset runs of the cases benchmarks/competence.py times (README, "What the strong
+# preset reaches"): trains each for the preset's 1200 batches, prints its training wall time and its
+# held-out result. Run it alone: the wall time is a result. `--cell gru` trains recurrent hemispheres.
 #   bash experiments/strong.sh [OUT_DIR [TRAIN OPTION ...]]   (default runs/strong; existing runs are refused)
 # Options after OUT_DIR go to every `bilateral train` (e.g. --seed 1); TRIALS sets the test trials (256).
 set -euo pipefail
