@@ -126,13 +126,17 @@ def _grid(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    """Write summary.csv, claims.md, figures and videos from the finished runs of a grid directory."""
-    from bilateral.report import report
+    """Write summary.csv, claims.md, figures and videos from the finished runs of a grid directory
+    (and, with --publish, copy the small part of it to a folder meant to be committed)."""
+    from bilateral.report import publish, report
 
     written = report(args.dir, videos=not args.no_videos)
     print(f"report of {written['runs']} runs in {args.dir}:")
-    for name in ["results.parquet", "summary.csv", "claims.md", *written["files"]]:
+    for name in ["results.parquet", "summary.csv", "seeds.csv", "claims.md", *written["files"]]:
         print(f"  {name}")
+    if args.publish:
+        copied = publish(args.dir, args.publish)
+        print(f"published {len(copied)} files to {args.publish}")
     return 0
 
 
@@ -245,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("dir", help="grid directory")
     rep.add_argument("--no-videos", action="store_true", help="skip rendering the side-by-side videos")
+    rep.add_argument(
+        "--publish",
+        metavar="DEST",
+        help="also copy the tables, claims, figures and the notebooks' example models to DEST (docs/results/...)",
+    )
     rep.set_defaults(func=_report)
 
     render = sub.add_parser("render", help="render a trained controller to a video", description=_render.__doc__)

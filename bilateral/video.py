@@ -223,14 +223,11 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 50) -> Pa
 
 def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     """A PNG: the last frame beside the hand path and the hand speed over the trial."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from bilateral.report.figures import subplots
 
     hand = np.array(rollout.hand)
     speed = metrics.speed(hand, 1 / envs.DT)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
+    fig, axes = subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
     axes[0].imshow(rollout.frames[-1])
     axes[0].set_axis_off()
     axes[0].set_title(title)
@@ -250,5 +247,4 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     return path

@@ -15,7 +15,8 @@ from grid_support import plan_deaths
 
 from bilateral.cli import main
 from bilateral.grid import GridSpec, finished_runs, is_finished, run_grid
-from bilateral.report import report
+from bilateral.methods.distal import load_controller
+from bilateral.report import publish, report
 from envs import Trials
 
 SMALL = {"budget": "tiny", "seeds": 2, "variants": ("uni-dom", "uni-nondom", "bi", "bi-spec-cc")}
@@ -69,6 +70,24 @@ def test_tiny_grid_end_to_end(tmp_path):
     assert np.linalg.norm(pushed.pushes, axis=-1).max() == pytest.approx(20.0)
     hold = results[results["task"] == "hold"]
     assert hold[["push_peak_deviation_m", "push_recovery_time_s", "push_end_deviation_m"]].notna().all().all()
+
+    # one row per run and lesion; and the small part, published, is enough to read and to load
+    seeds = pd.read_csv(tmp_path / "seeds.csv")
+    assert len(seeds) == results.groupby(["task", "variant", "seed", "lesion"]).ngroups
+    published = publish(tmp_path, tmp_path / "docs")
+    assert {p.relative_to(tmp_path / "docs").as_posix() for p in published} >= {
+        "summary.csv",
+        "seeds.csv",
+        "claims.md",
+        "grid.json",
+        "figures/hold_push.png",
+        "models/reach_bi-spec-cc/model.pt",
+        "models/hold_bi-spec-cc/metrics.csv",
+    }
+    assert sum(p.stat().st_size for p in published) < 5_000_000
+    model, config, _ = load_controller(tmp_path / "docs" / "models" / "hold_bi-spec-cc")
+    assert model.recurrent is False
+    assert (config.task, config.variant, config.seed) == ("hold", "bi-spec-cc", 0)
 
     # a second run of the same grid trains nothing
     assert run_grid(GridSpec(**SMALL), tmp_path, workers=1, progress=False) == {

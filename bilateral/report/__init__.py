@@ -5,6 +5,7 @@ Writes into the grid directory (see ``bilateral.grid`` for the rest of its layou
     results.parquet        every finished run's per-trial metrics (intact and lesioned)
     summary.csv            method x cell x non-dominant loss x task x variant x metric: mean over seeds
                            and its 95 % t-interval
+    seeds.csv              one row per run and lesion: each metric's mean over the test trials
     claims.md              the paper's three claims (DESIGN §1), each judged on this grid's numbers, for
                            each combination of cell type and non-dominant loss (statistics.Combination)
     figures/*.png          (a combination other than the paper's adds its names: _gru, _impedance)
@@ -13,17 +14,19 @@ Writes into the grid directory (see ``bilateral.grid`` for the rest of its layou
     videos/*.mp4           chosen variants side by side on the same test trials
 
 ``statistics`` holds the intervals and comparisons, ``claims`` one function per claim, ``figures``
-and ``videos`` the pictures.
+and ``videos`` the pictures. ``publish`` copies the small part of a report (no per-trial tables, no
+checkpoints but the notebooks' example models) to a folder meant to be committed (``docs/results/``).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from bilateral.config import VARIANTS
+from bilateral.config import LESIONS, VARIANTS
 from bilateral.evaluation import HEADLINE
 from bilateral.grid import load_results
 from bilateral.io import atomic_path, write_text
@@ -55,6 +58,7 @@ __all__ = [
     "claims_report",
     "combinations",
     "compare",
+    "publish",
     "report",
     "seed_means",
     "summarize",
@@ -72,6 +76,8 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
     summary = summarize(results)
     with atomic_path(root / "summary.csv") as tmp:
         summary.to_csv(tmp, index=False)
+    with atomic_path(root / "seeds.csv") as tmp:
+        seed_table(results).to_csv(tmp, index=False)
     methods = list(dict.fromkeys(results["method"]))
     texts = []
     for combination in combinations(results[results["method"] == "distal"]):
@@ -113,6 +119,41 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
         "budget": definition.get("budget"),
         "files": [str(p.relative_to(root)) for p in written if p is not None],
     }
+
+
+def seed_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per run and lesion (``"none"``: intact): each metric's mean over the test trials."""
+    tables = [seed_means(results, lesion).assign(lesion=lesion) for lesion in ("none", *LESIONS)]
+    return pd.concat([t for t in tables if not t.empty], ignore_index=True)
+
+
+PUBLISHED = ("grid.json", "summary.csv", "seeds.csv", "claims.md")
+EXAMPLE_MODELS = (("reach", "bi-spec-cc"), ("hold", "bi-spec-cc"))  # (task, variant), seed 0: for the notebooks
+
+
+def publish(root: str | Path, destination: str | Path) -> list[Path]:
+    """Copy a reported grid's small results — ``PUBLISHED``, ``figures/*.png``, and the seed-0
+    ``EXAMPLE_MODELS`` (``model.pt``, ``metrics.csv``) as ``models/{task}_{variant}/`` — to
+    ``destination``, each file written atomically. Returns the files written."""
+    from bilateral.report.figures import runs_by_variant
+
+    root, destination = Path(root), Path(destination)
+    if not (root / "summary.csv").exists():
+        raise FileNotFoundError(f"{root} has no report yet: run `bilateral report {root}` first")
+    pairs = [(root / name, destination / name) for name in PUBLISHED]
+    pairs += [(png, destination / "figures" / png.name) for png in sorted((root / "figures").glob("*.png"))]
+    for task, variant in EXAMPLE_MODELS:
+        run = runs_by_variant(root, "distal", task).get(variant)
+        if run is not None:
+            pairs += [
+                (run / name, destination / "models" / f"{task}_{variant}" / name)
+                for name in ("model.pt", "metrics.csv")
+            ]
+    for source, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+    return [target for _, target in pairs]
 
 
 def note_on(combination: Combination) -> str:

@@ -23,13 +23,13 @@ BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilate
 LESIONS = ("none", *LESION_NAMES)
 
 
-def pyplot():
-    import matplotlib
+def subplots(*args, **kwargs):
+    """``(figure, axes)`` as ``pyplot.subplots`` makes them, but outside pyplot: no backend is chosen
+    and no global figure is left behind (a notebook importing this keeps its inline plots)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure = Figure(figsize=kwargs.pop("figsize", None))
+    return figure, figure.subplots(*args, **kwargs)
 
 
 def titled(text: str, combination: Combination) -> str:
@@ -40,7 +40,6 @@ def titled(text: str, combination: Combination) -> str:
 def save(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    pyplot().close(fig)
     return path
 
 
@@ -70,14 +69,13 @@ def metrics_figure(
     combination: Combination = PAPER,
 ) -> Path | None:
     """Every metric of ``task`` per variant: mean over seeds with its 95 % t-interval, and each seed."""
-    plt = pyplot()
     rows = summary[(summary["task"] == task) & (summary["method"] == method)]
     if rows.empty:
         return None
     variants = [v for v in VARIANTS if v in set(rows["variant"])]
     names = [m for m in TASK_METRICS[task] if m in set(rows["metric"])]
     columns, rows_of_plots = 4, -(-len(names) // 4)
-    fig, axes = plt.subplots(rows_of_plots, columns, figsize=(3.3 * columns, 3.4 * rows_of_plots), squeeze=False)
+    fig, axes = subplots(rows_of_plots, columns, figsize=(3.3 * columns, 3.4 * rows_of_plots), squeeze=False)
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     seeds = per_seed[(per_seed["task"] == task) & (per_seed["method"] == method)]
@@ -102,12 +100,11 @@ def examples_figure(
     root: Path, task: str, method: str, path: Path, variants: list[str], combination: Combination = PAPER
 ) -> Path | None:
     """Hand paths of the first test trials (top) and speed or distance to target over time (bottom)."""
-    plt = pyplot()
     runs = runs_by_variant(root, method, task, combination=combination)
     variants = [v for v in variants if v in runs]
     if not variants:
         return None
-    fig, axes = plt.subplots(2, len(variants), figsize=(3.2 * len(variants), 6.2), squeeze=False)
+    fig, axes = subplots(2, len(variants), figsize=(3.2 * len(variants), 6.2), squeeze=False)
     for j, variant in enumerate(variants):
         with np.load(runs[variant] / "traces.npz") as traces:
             hand, target = traces["hand"][:4], traces["target"][:4]
@@ -162,7 +159,7 @@ def deviation_figure(root: Path, method: str, path: Path, combination: Combinati
     curves = _hold_curves(root, method, "distance_mean", combination)
     if not curves:
         return None
-    fig, ax = pyplot().subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     _curves_with_intervals(ax, np.arange(next(iter(curves.values())).shape[1]) * DT, curves)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("distance from target (cm)")
@@ -180,7 +177,7 @@ def push_figure(root: Path, method: str, path: Path, combination: Combination = 
     curves = _hold_curves(root, method, "push_distance_mean", combination)
     if not curves:
         return None
-    fig, ax = pyplot().subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     t = np.arange(PUSH_WINDOW[0], PUSH_WINDOW[1] + 1) * DT
     _curves_with_intervals(ax, t, curves)
     ax.axvspan(0, 0.05, color="orange", alpha=0.15, label="push (20 N, 50 ms)")
@@ -202,7 +199,7 @@ def lesions_figure(
     metric = HEADLINE[task]
     per_seed = rows.groupby(["variant", "lesion", "seed"], as_index=False)[metric].mean()
     variants = [v for v in BILATERAL if v in set(per_seed["variant"])]
-    fig, ax = pyplot().subplots(figsize=(1.9 * len(variants) + 2, 4))
+    fig, ax = subplots(figsize=(1.9 * len(variants) + 2, 4))
     width = 0.8 / len(LESIONS)
     for k, lesion in enumerate(LESIONS):
         means, errs = [], []
@@ -234,7 +231,7 @@ def weights_figure(root: Path, method: str, path: Path, combination: Combination
     if not series:
         return None
     tasks = sorted({t for t, _ in series})
-    fig, axes = pyplot().subplots(1, len(tasks), figsize=(6 * len(tasks), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(tasks), figsize=(6 * len(tasks), 3.8), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         for (t, variant), logs in sorted(series.items()):
             if t != task:
