@@ -89,7 +89,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     trained = load_trained(args.checkpoint)
     result = headline(trained.model, trained.config, n_trials=args.trials, act=trained.act)
-    result["method"] = trained.method
+    result["method"], result["model"] = trained.method, trained.source
     if args.json:
         print(json.dumps(result))
     else:
@@ -97,8 +97,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         metric = HEADLINE[config.task]
         label = "mean final endpoint error" if config.task == "reach" else "mean RMS deviation from target"
         print(
-            f"{config.variant} on {config.task} (seed {config.seed}, {trained.method}), {args.trials} test trials: "
-            f"{label} {result[metric] * 100:.2f} cm"
+            f"{config.variant} on {config.task} (seed {config.seed}, {trained.method}, {trained.source}), "
+            f"{args.trials} test trials: {label} {result[metric] * 100:.2f} cm"
         )
     return 0
 

@@ -374,6 +374,10 @@ class RLConfig(Senses):
     callosum_kind: str = setting("paper", "callosum of the -cc variants", choices=CALLOSUM_KINDS)
     output_bias: float = setting(-3.0, "initial bias of the controller's sigmoid output")
     threads: int = setting(1, "threads stepping MuJoCo in evaluation batches", resumable=True)
+    eval_every: int = setting(
+        25_000, "environment steps between validations (the best model so far is kept as best.pt)"
+    )
+    eval_trials: int = setting(64, "trials of the fixed validation set (drawn from the seed, apart from the test set)")
 
     LEGACY: ClassVar[dict[str, Any]] = {"proprioception_delay": 1, "vision_delay": 1}
 
@@ -388,7 +392,18 @@ class RLConfig(Senses):
                 f"{self.method} trains the unilateral variants (uni, uni-dom, uni-nondom), "
                 f"not {self.variant!r}; bilateral-ppo trains all seven"
             )
-        for name in ("total_steps", "n_envs", "trial_steps", "n_steps", "batch_size", "n_epochs", "width", "depth"):
+        for name in (
+            "total_steps",
+            "n_envs",
+            "trial_steps",
+            "n_steps",
+            "batch_size",
+            "n_epochs",
+            "width",
+            "depth",
+            "eval_every",
+            "eval_trials",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         return self
@@ -446,6 +461,8 @@ BUDGETS: dict[str, Budget] = {
             },
             {
                 "total_steps": 256,
+                "eval_every": 128,
+                "eval_trials": 4,
                 "n_envs": 2,
                 "n_steps": 64,
                 "batch_size": 64,

@@ -13,7 +13,14 @@ from bilateral.config import RLConfig
 from bilateral.controllers import Bilateral, Unilateral
 from bilateral.methods.rl import BilateralPolicy, load_policy, train_rl
 from bilateral.methods.rl.policy import BetaDistribution
-from bilateral.methods.rl.training import build_algorithm, make_env, objectives, save_policy
+from bilateral.methods.rl.training import (
+    build_algorithm,
+    make_env,
+    objectives,
+    save_policy,
+    score,
+    validation_trials,
+)
 
 SMALL = {
     "total_steps": 512,
@@ -105,7 +112,7 @@ def test_training_runs_and_saved_models_act_identically(tmp_path, method, varian
     summary = train_rl(config, tmp_path / "run", progress=False)
     assert summary["finished"] and summary["steps"] >= config.total_steps
     assert (tmp_path / "run" / "progress.csv").exists()
-    model, loaded_config, act = load_policy(tmp_path / "run")
+    model, loaded_config, act = load_policy(tmp_path / "run" / "model.pt")
     assert loaded_config == config
     obs = observations()
     if method == "bilateral-ppo":
@@ -125,6 +132,25 @@ def test_training_runs_and_saved_models_act_identically(tmp_path, method, varian
     assert ((first >= 0) & (first <= 1)).all()
     # a finished run is not trained again
     assert train_rl(config, tmp_path / "run", progress=False) == summary
+
+
+@pytest.mark.parametrize(("method", "variant"), [("bilateral-ppo", "bi-spec"), ("sac", "uni")])
+def test_runs_keep_their_best_policy_and_use_it(tmp_path, method, variant):
+    config = RLConfig(**SMALL, method=method, variant=variant, task="reach", eval_every=128, eval_trials=4)
+    summary = train_rl(config, tmp_path / "run", progress=False)
+    validation = np.loadtxt(tmp_path / "run" / "validation.csv", delimiter=",", skiprows=1)
+    assert validation[:, 0].tolist() == [128, 256, 384, 512]
+    best = validation[np.argmin(validation[:, 1])]
+    assert (summary["best_steps"], summary["best_validation_m"]) == (best[0], best[1])
+    assert summary["last_validation_m"] == validation[-1, 1]
+    *_, source = load_policy(tmp_path / "run", describe_it=True)
+    assert source.startswith("best.pt: the best on validation") and f"{int(best[0]):,} steps" in source
+    # the kept weights are the ones that scored best: scored again, they give the same number
+    env = make_env(config, n_envs=1)
+    algorithm = build_algorithm(config, env)
+    env.close()
+    algorithm.policy.load_state_dict(torch.load(tmp_path / "run" / "best.pt", weights_only=True)["policy"])
+    assert score(algorithm.policy, config, validation_trials(config)) == pytest.approx(best[1], rel=1e-9)
 
 
 def test_rl_training_never_deletes_a_folder_it_did_not_make(tmp_path):
@@ -176,6 +202,7 @@ def test_cli_trains_evaluates_and_renders_an_rl_policy(tmp_path, capsys):
     assert main(["evaluate", str(out), "--trials", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["method"] == "bilateral-ppo" and result["variant"] == "bi-cc" and "endpoint_error_m" in result
+    assert result["model"].startswith("best.pt: the best on validation")  # the best is the default, and said
     video = tmp_path / "rollout.mp4"
     assert (
         main(

@@ -117,6 +117,7 @@ def run_one(spec: RunSpec, root: str | Path, budget: Budget) -> dict:
     record = {
         "spec": asdict(spec),
         "evaluation_version": EVALUATION_VERSION,
+        "model": trained.source,  # which of the run's models was evaluated (RL runs keep their best)
         "files": {name: file_digest(run_dir / name) for name in RESULT_FILES},
         "seconds": round(time.perf_counter() - start, 2),
     }

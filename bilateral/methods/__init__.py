@@ -38,6 +38,7 @@ class Trained:
     config: Any
     act: Callable[[np.ndarray], np.ndarray] | None
     method: str
+    source: str = "model.pt"  # which of a run's models it is, in words (RL runs keep their best too)
 
 
 class Method(Protocol):

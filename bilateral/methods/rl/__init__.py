@@ -41,8 +41,8 @@ class RLMethod:
         from bilateral.controllers import Controller
         from bilateral.methods import Trained
 
-        model, config, act = load_policy(path)
-        return Trained(model, config, None if isinstance(model, Controller) else act, config.method)
+        model, config, act, source = load_policy(path, describe_it=True)
+        return Trained(model, config, None if isinstance(model, Controller) else act, config.method, source)
 
 
 PPO, SAC, BILATERAL_PPO = RLMethod("ppo"), RLMethod("sac"), RLMethod("bilateral-ppo")

@@ -11,9 +11,13 @@ Methods:
 The reward of a variant is its loss preset (DESIGN §4) as a per-step reward, ``-sum_k w_k term_k``
 over the terms an environment computes (the controller's ``hidden`` term has no per-step form):
 stock PPO and SAC train the unilateral variants (uni, uni-dom, uni-nondom); ``bilateral-ppo`` trains
-all seven. A run directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs,
-``model.pt`` (the policy's weights and the config, read with ``torch.load(weights_only=True)``) and
-``summary.json``. An interrupted RL run starts again from scratch (SB3 keeps no resumable state).
+all seven. Every ``eval_every`` environment steps, and at the end, the policy acting
+deterministically is scored on a fixed validation set (``eval_trials`` trials drawn from the run's
+seed, apart from the test set) by the task's headline metric; the best policy so far is kept. A run
+directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs, ``validation.csv``,
+``model.pt`` (the last policy's weights and the config, read with ``torch.load(weights_only=True)``),
+``best.pt`` (the best one's, with the steps and the score it was kept at) and ``summary.json``.
+``load_policy`` of a run directory loads the best. An interrupted RL run starts again from scratch.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import torch
 import envs
 from bilateral import checkpoint
 from bilateral.config import LOSS_PRESETS, VARIANTS, RLConfig, get_variant
-from bilateral.io import write_json
+from bilateral.io import write_json, write_text
 from envs.terms import TASK_TERMS
+
+VALIDATION_STREAM = 3  # the validation trials' stream of the run's seed (the distal teacher's too)
 
 
 def supports(method: str, variant: str) -> bool:
@@ -152,6 +158,63 @@ class _Progress:
         return Progress()
 
 
+def validation_trials(config: RLConfig):
+    """The fixed validation trials of a run: ``eval_trials`` drawn from its seed."""
+    from envs.tasks import make_task
+
+    rng = np.random.default_rng([config.seed, VALIDATION_STREAM])
+    return make_task(config.task).draw(rng, config.eval_trials, config.trial_steps)
+
+
+def score(policy, config: RLConfig, trials) -> float:
+    """The task's headline metric (m) of ``policy`` acting deterministically on ``trials``."""
+    from bilateral.evaluation import HEADLINE, evaluate
+
+    if config.method == "bilateral-ppo":
+        model, act = policy.controller, None
+    else:
+        model, act = policy, sb3_act(policy)
+    table = evaluate(model, config, trials, lesions=[None], act=act, method=config.method).table
+    return float(table[HEADLINE[config.task]].mean())
+
+
+class _Validation:
+    """An SB3 callback: every ``config.eval_every`` steps (and at the end) the policy is scored on the
+    validation trials (``validation.csv``) and, when it is the best so far, saved as ``best.pt``."""
+
+    def __new__(cls, config: RLConfig, out: Path):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        trials = validation_trials(config)
+
+        class Validation(BaseCallback):
+            def _on_training_start(self) -> None:
+                self.rows, self.best, self.next_at = [], None, config.eval_every
+
+            def _on_step(self) -> bool:
+                if self.num_timesteps >= self.next_at:
+                    self.next_at += config.eval_every
+                    self.validate()
+                return True
+
+            def _on_training_end(self) -> None:
+                if not self.rows or self.rows[-1][0] != self.num_timesteps:
+                    self.validate()
+
+            def validate(self) -> None:
+                value = score(self.model.policy, config, trials)
+                self.rows.append((self.num_timesteps, value))
+                self.logger.record("validation/headline_m", value)
+                write_text(out / "validation.csv", "steps,headline_m\n" + "".join(f"{n},{v}\n" for n, v in self.rows))
+                if self.best is None or value < self.best[1]:
+                    self.best = (self.num_timesteps, value)
+                    save_policy(
+                        out / "best.pt", config, self.model.policy, steps=self.num_timesteps, validation_m=value
+                    )
+
+        return Validation()
+
+
 def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=None, every_steps: int = 0) -> dict:
     """Train ``config`` into ``out``; a finished run is not redone, an unfinished one starts again.
 
@@ -181,12 +244,14 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
     model = build_algorithm(config, env)
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
     start = time.perf_counter()
+    validation = _Validation(config, out)
     model.learn(
-        total_timesteps=config.total_steps, callback=_Progress(config.total_steps, progress, every, every_steps)
+        total_timesteps=config.total_steps,
+        callback=[_Progress(config.total_steps, progress, every, every_steps), validation],
     )
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start  # validations included
     env.close()
-    save_policy(out / "model.pt", config, model.policy)
+    save_policy(out / "model.pt", config, model.policy, steps=int(model.num_timesteps))
     summary = {
         "method": config.method,
         "task": config.task,
@@ -196,22 +261,37 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
         "finished": True,
         "training_seconds": round(seconds, 2),
         "steps_per_second": round(model.num_timesteps / max(seconds, 1e-9), 1),
+        "best_steps": validation.best[0],
+        "best_validation_m": validation.best[1],
+        "last_validation_m": validation.rows[-1][1],
     }
     write_json(out / "summary.json", summary)
     return summary
 
 
-def save_policy(path: Path, config: RLConfig, policy) -> None:
-    checkpoint.save(path, {"method": config.method, "config": asdict(config), "policy": policy.state_dict()})
+def save_policy(path: Path, config: RLConfig, policy, **about) -> None:
+    """Write a policy's weights and its run's config (and ``about`` it: steps, validation score)."""
+    payload = {"method": config.method, "config": asdict(config), "policy": policy.state_dict(), **about}
+    checkpoint.save(path, payload)
 
 
-def load_policy(path: str | Path):
+def describe(path: Path, payload: dict) -> str:
+    """Which model a checkpoint holds, in words, for the outputs that use it."""
+    steps = f" at {payload['steps']:,} steps" if "steps" in payload else ""
+    if "validation_m" in payload:
+        return f"{path.name}: the best on validation ({payload['validation_m'] * 100:.2f} cm{steps})"
+    return f"{path.name}: the last{steps}"
+
+
+def load_policy(path: str | Path, *, describe_it: bool = False):
     """``(model, config, act)`` of a saved RL run: for ``bilateral-ppo`` the model is its controller
     (deterministic acting = the controller's output) and ``act`` is None; for stock PPO and SAC the
-    model is the SB3 policy and ``act`` its deterministic ``predict``."""
+    model is the SB3 policy and ``act`` its deterministic ``predict``. A run directory gives its best
+    model (``best.pt``) when it has one, else its last (``model.pt``); ``describe_it`` adds a fourth
+    item saying which."""
     path = Path(path)
     if path.is_dir():
-        path = path / "model.pt"
+        path = path / "best.pt" if (path / "best.pt").exists() else path / "model.pt"
     payload = checkpoint.load(path)
     config = RLConfig.from_dict(payload["config"])
     env = make_env(config, n_envs=1)
@@ -224,9 +304,10 @@ def load_policy(path: str | Path):
     if config.method == "bilateral-ppo":
         controller = policy.controller
         controller.eval()
-        return controller, config, None
-
-    return policy, config, sb3_act(policy)
+        loaded = (controller, config, None)
+    else:
+        loaded = (policy, config, sb3_act(policy))
+    return (*loaded, describe(path, payload)) if describe_it else loaded
 
 
 def sb3_act(policy):
