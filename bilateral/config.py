@@ -144,6 +144,12 @@ class Settings:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def resumable(cls) -> tuple[str, ...]:
+        """The fields a run may change when it resumes (marked ``resumable``): how it runs, not what
+        it computes."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("resumable"))
+
     def replace(self, **changes):
         return dataclasses.replace(self, **changes).validated()
 
@@ -305,7 +311,6 @@ class TrainConfig(Senses):
             raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}")
         return cls.make({"preset": preset, **values, **overrides})
 
-    RESUMABLE: ClassVar[tuple[str, ...]] = ("threads", "checkpoint_every")  # may change when a run resumes
     LEGACY: ClassVar[dict[str, Any]] = {  # runs written before these were settings were trained so
         "proprioception_delay": 1,
         "vision_delay": 1,
@@ -378,6 +383,9 @@ class RLConfig(Senses):
         25_000, "environment steps between validations (the best model so far is kept as best.pt)"
     )
     eval_trials: int = setting(64, "trials of the fixed validation set (drawn from the seed, apart from the test set)")
+    checkpoint_every: int = setting(
+        50_000, "environment steps between resumable checkpoints (taken between rollouts)", resumable=True
+    )
 
     LEGACY: ClassVar[dict[str, Any]] = {"proprioception_delay": 1, "vision_delay": 1}
 
@@ -403,6 +411,7 @@ class RLConfig(Senses):
             "depth",
             "eval_every",
             "eval_trials",
+            "checkpoint_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -1,6 +1,10 @@
 """Reinforcement learning: BilateralPolicy, BilateralPPO's routing, the SB3 baselines, saving and loading."""
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -8,6 +12,7 @@ import torch
 
 pytest.importorskip("stable_baselines3")
 
+from bilateral import checkpoint
 from bilateral.cli import main
 from bilateral.config import RLConfig
 from bilateral.controllers import Bilateral, Unilateral
@@ -17,6 +22,7 @@ from bilateral.methods.rl.training import (
     build_algorithm,
     make_env,
     objectives,
+    restore_state,
     save_policy,
     score,
     validation_trials,
@@ -250,3 +256,44 @@ def test_grid_with_rl_methods(tmp_path):
     spec = results[(results["method"] == "bilateral-ppo") & (results["variant"] == "bi-spec")]
     assert {"high-left", "low-right"} <= set(spec["lesion"])  # an RL-trained controller is lesioned like any other
     assert len(finished_runs(tmp_path)) == 5
+
+
+@pytest.mark.parametrize(
+    ("method", "variant", "extra"), [("bilateral-ppo", "bi-spec", []), ("sac", "uni", ["--learning-starts", "128"])]
+)
+def test_a_killed_rl_run_resumes_and_ends_where_it_would_have(tmp_path, method, variant, extra):
+    out = tmp_path / "run"
+    args = ["train", "--method", method, "--variant", variant, "--task", "hold", "--total-steps", "4096"]
+    args += ["--n-envs", "4", "--n-steps", "64", "--batch-size", "64", "--sac-batch-size", "64", "--trial-steps", "20"]
+    args += ["--checkpoint-every", "512", "--eval-every", "1024", "--eval-trials", "4", "--out", str(out), "--quiet"]
+    args += extra
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bilateral.cli", *args], env={**os.environ, "PYTHONPATH": os.getcwd()}
+    )
+    deadline = time.monotonic() + 300
+    while not (out / "checkpoint.pt").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.kill()  # SIGKILL: no clean-up
+    run.wait()
+    assert not (out / "summary.json").exists(), "the run ended before it could be killed"
+    killed_at = checkpoint.load(out / "checkpoint.pt")["steps"]
+    assert 512 <= killed_at < 4096
+    with pytest.raises(SystemExit):  # an unfinished run is not overwritten by accident
+        main(args)
+    assert main([*args, "--resume"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 4096 and summary["resumed_at_steps"] == killed_at
+    validation = np.loadtxt(out / "validation.csv", delimiter=",", skiprows=1)
+    assert validation[:, 0].tolist() == [1024, 2048, 3072, 4096]  # none lost, none twice
+    _, config, _ = load_policy(out)
+    assert config.total_steps == 4096
+    if method == "sac":  # the replay buffer comes back with the checkpoint: a row per vectorised step
+        state = checkpoint.load(out / "checkpoint.pt")
+        env = make_env(config)
+        algorithm = build_algorithm(config, env)
+        restore_state(out, algorithm, state)
+        env.close()
+        buffer = algorithm.replay_buffer
+        assert buffer.pos == state["steps"] // 4 and not buffer.full
+        assert np.abs(buffer.observations[: buffer.pos]).min(axis=-1).max() > 0  # real observations
+        assert not buffer.observations[buffer.pos :].any()

@@ -34,7 +34,7 @@ class RLMethod:
 
     @staticmethod
     def train(config, directory, *, resume: bool = True, progress: bool = False) -> dict:
-        return train_rl(config, directory, progress=progress)
+        return train_rl(config, directory, resume=resume, progress=progress)
 
     @staticmethod
     def load(path):

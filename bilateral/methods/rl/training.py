@@ -17,13 +17,21 @@ seed, apart from the test set) by the task's headline metric; the best policy so
 directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs, ``validation.csv``,
 ``model.pt`` (the last policy's weights and the config, read with ``torch.load(weights_only=True)``),
 ``best.pt`` (the best one's, with the steps and the score it was kept at) and ``summary.json``.
-``load_policy`` of a run directory loads the best. An interrupted RL run starts again from scratch.
+``load_policy`` of a run directory loads the best.
+
+Every ``checkpoint_every`` steps, between two rollouts (after an update, before the next collection),
+``checkpoint.pt`` records what continuing needs: the policy's weights, its optimisers' states, the
+step and update counters, the random generators' states, the validation so far, and for SAC its
+replay buffer (``replay.npz``, written first). A run cut short resumes from it (``resume``): the
+environments start new trials, so at most the rollout under way is lost, and the run ends at the
+same number of steps. Without a checkpoint it starts again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import shutil
 import time
 from dataclasses import asdict
@@ -35,7 +43,7 @@ import torch
 import envs
 from bilateral import checkpoint
 from bilateral.config import LOSS_PRESETS, VARIANTS, RLConfig, get_variant
-from bilateral.io import write_json, write_text
+from bilateral.io import atomic_path, write_json, write_text
 from envs.terms import TASK_TERMS
 
 VALIDATION_STREAM = 3  # the validation trials' stream of the run's seed (the distal teacher's too)
@@ -143,7 +151,7 @@ class _Progress:
         class Progress(BaseCallback):
             def _on_training_start(self) -> None:
                 self.bar = tqdm(total=total, disable=not enabled, unit="step", leave=False)
-                self.next_hook = every_steps
+                self.next_hook = (self.num_timesteps // every_steps + 1) * every_steps if every_steps else 0
 
             def _on_step(self) -> bool:
                 self.bar.update(self.num_timesteps - self.bar.n)
@@ -182,14 +190,24 @@ class _Validation:
     """An SB3 callback: every ``config.eval_every`` steps (and at the end) the policy is scored on the
     validation trials (``validation.csv``) and, when it is the best so far, saved as ``best.pt``."""
 
-    def __new__(cls, config: RLConfig, out: Path):
+    def __new__(cls, config: RLConfig, out: Path, state: dict | None = None):
         from stable_baselines3.common.callbacks import BaseCallback
 
         trials = validation_trials(config)
 
         class Validation(BaseCallback):
-            def _on_training_start(self) -> None:
-                self.rows, self.best, self.next_at = [], None, config.eval_every
+            def __init__(self) -> None:  # where a resumed run's validation was: its rows, best, next step
+                super().__init__()
+                self.rows = [tuple(row) for row in (state or {}).get("rows", [])]
+                self.best = tuple(state["best"]) if state and state.get("best") else None
+                self.next_at = (state or {}).get("next_at", config.eval_every)
+
+            def state(self) -> dict:
+                return {
+                    "rows": [list(row) for row in self.rows],
+                    "best": self.best and list(self.best),
+                    "next_at": self.next_at,
+                }
 
             def _on_step(self) -> bool:
                 if self.num_timesteps >= self.next_at:
@@ -215,8 +233,122 @@ class _Validation:
         return Validation()
 
 
-def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=None, every_steps: int = 0) -> dict:
-    """Train ``config`` into ``out``; a finished run is not redone, an unfinished one starts again.
+def _optimisers(algorithm) -> dict:
+    """The optimisers an algorithm steps, by name (SAC has three)."""
+    policy = algorithm.policy
+    if hasattr(policy, "actor") and hasattr(policy, "critic"):  # SAC
+        found = {"actor": policy.actor.optimizer, "critic": policy.critic.optimizer}
+        if getattr(algorithm, "ent_coef_optimizer", None) is not None:
+            found["ent_coef"] = algorithm.ent_coef_optimizer
+        return found
+    return {"policy": policy.optimizer}
+
+
+REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
+    """Write ``checkpoint.pt`` (and SAC's ``replay.npz`` before it): what ``restore_state`` needs."""
+    buffer = getattr(algorithm, "replay_buffer", None)
+    if buffer is not None:
+        with atomic_path(out / "replay.npz") as tmp, tmp.open("wb") as f:
+            np.savez(f, pos=buffer.pos, full=buffer.full, **{k: getattr(buffer, k) for k in REPLAY_ARRAYS})
+    numpy_state = np.random.get_state()  # noqa: NPY002 (SB3 draws its minibatches from NumPy's global generator)
+    state = {
+        "method": config.method,
+        "config": asdict(config),
+        "steps": int(algorithm.num_timesteps),
+        "updates": int(algorithm._n_updates),
+        "episodes": int(algorithm._episode_num),
+        "policy": algorithm.policy.state_dict(),
+        "optimisers": {name: opt.state_dict() for name, opt in _optimisers(algorithm).items()},
+        "log_ent_coef": getattr(algorithm, "log_ent_coef", None),
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+            "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+            "envs": [env.unwrapped.np_random.bit_generator.state for env in algorithm.env.envs],
+        },
+        "validation": validation.state(),
+    }
+    checkpoint.save(out / "checkpoint.pt", state)
+
+
+def restore_state(out: Path, algorithm, state: dict) -> None:
+    """Put a fresh algorithm (built from the run's config) where ``checkpoint.pt`` left the run."""
+    algorithm.policy.load_state_dict(state["policy"])
+    for name, optimiser in _optimisers(algorithm).items():
+        optimiser.load_state_dict(state["optimisers"][name])
+    if state.get("log_ent_coef") is not None:
+        with torch.no_grad():
+            algorithm.log_ent_coef.copy_(state["log_ent_coef"])
+    algorithm.num_timesteps, algorithm._n_updates, algorithm._episode_num = (
+        state["steps"],
+        state["updates"],
+        state["episodes"],
+    )
+    buffer = getattr(algorithm, "replay_buffer", None)
+    if buffer is not None:
+        with np.load(out / "replay.npz") as saved:
+            for name in REPLAY_ARRAYS:
+                getattr(buffer, name)[...] = saved[name]
+            buffer.pos, buffer.full = int(saved["pos"]), bool(saved["full"])
+    rng = state["rng"]
+    torch.set_rng_state(rng["torch"])
+    kind, keys, *rest = rng["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))  # noqa: NPY002 (as save_state says)
+    random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+    for env, generator in zip(algorithm.env.envs, rng["envs"], strict=True):
+        env.unwrapped.np_random.bit_generator.state = generator
+
+
+class _Checkpoints:
+    """An SB3 callback: ``save_state`` every ``config.checkpoint_every`` steps, between rollouts."""
+
+    def __new__(cls, config: RLConfig, out: Path, validation):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class Checkpoints(BaseCallback):
+            def _on_training_start(self) -> None:
+                self.next_at = (self.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
+
+            def _on_rollout_start(self) -> None:  # the last rollout's update is done, the next not begun
+                if self.num_timesteps >= self.next_at:
+                    self.next_at = (self.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
+                    save_state(out, config, self.model, validation)
+
+            def _on_step(self) -> bool:
+                return True
+
+        return Checkpoints()
+
+
+def _resumable_state(out: Path, config: RLConfig) -> dict | None:
+    """The checkpoint a run in ``out`` can continue from, if it has one of this configuration."""
+    if not (out / "checkpoint.pt").exists():
+        return None
+    state = checkpoint.load(out / "checkpoint.pt")
+    saved, current = state["config"], asdict(config)
+    changed = sorted(k for k in saved if saved[k] != current.get(k) and k not in RLConfig.resumable())
+    if changed:
+        raise checkpoint.RunStateError(
+            f"{out} holds an unfinished run of another configuration ({', '.join(changed)} differ); "
+            "use another --out, or the same settings to resume it"
+        )
+    return state
+
+
+def train_rl(
+    config: RLConfig,
+    out: str | Path,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    every=None,
+    every_steps: int = 0,
+) -> dict:
+    """Train ``config`` into ``out``; a finished run is not redone, an unfinished one resumes from its
+    checkpoint when ``resume`` (else, or without one, it starts again).
 
     ``every(steps, model)`` is called every ``every_steps`` environment steps (return False to stop).
     """
@@ -228,6 +360,7 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
         summary = json.loads((out / "summary.json").read_text())
         if summary.get("finished"):
             return summary
+    state = None
     if out.exists() and any(out.iterdir()):
         previous = out / "config.json"
         try:
@@ -236,20 +369,33 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
             ours = False
         if not ours:
             raise ValueError(f"{out} is not empty and holds no unfinished {config.method} run; use another --out")
-        shutil.rmtree(out)  # an interrupted RL run has nothing to resume from: start it again
+        if not resume and (out / "checkpoint.pt").exists():
+            raise ValueError(f"{out} holds an unfinished run: continue it with --resume, or use another --out")
+        state = _resumable_state(out, config)
+        if state is None:
+            shutil.rmtree(out)  # nothing to resume from: start it again
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", asdict(config))
     torch.set_num_threads(1)  # small MLPs and in-process environments: one thread is fastest
     env = make_env(config)
     model = build_algorithm(config, env)
+    done = 0
+    if state is not None:
+        restore_state(out, model, state)
+        done = state["steps"]
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
     start = time.perf_counter()
-    validation = _Validation(config, out)
+    validation = _Validation(config, out, state["validation"] if state else None)
     model.learn(
-        total_timesteps=config.total_steps,
-        callback=[_Progress(config.total_steps, progress, every, every_steps), validation],
+        total_timesteps=config.total_steps - done,
+        callback=[
+            _Progress(config.total_steps, progress, every, every_steps),
+            validation,
+            _Checkpoints(config, out, validation),
+        ],
+        reset_num_timesteps=state is None,
     )
-    seconds = time.perf_counter() - start  # validations included
+    seconds = time.perf_counter() - start  # validations included; this session's only
     env.close()
     save_policy(out / "model.pt", config, model.policy, steps=int(model.num_timesteps))
     summary = {
@@ -260,7 +406,8 @@ def train_rl(config: RLConfig, out: str | Path, *, progress: bool = True, every=
         "steps": int(model.num_timesteps),
         "finished": True,
         "training_seconds": round(seconds, 2),
-        "steps_per_second": round(model.num_timesteps / max(seconds, 1e-9), 1),
+        "steps_per_second": round((model.num_timesteps - done) / max(seconds, 1e-9), 1),
+        "resumed_at_steps": done or None,
         "best_steps": validation.best[0],
         "best_validation_m": validation.best[1],
         "last_validation_m": validation.rows[-1][1],
