@@ -203,7 +203,8 @@ class BilateralPPO(PPO):
 
     def train(self) -> None:
         """SB3's PPO update (epochs of shuffled minibatches, clipping, KL early stop) on our losses,
-        logged under SB3's names (plus ``left_loss``/``right_loss`` and the Beta concentration)."""
+        logged under SB3's names (plus ``left_loss``/``right_loss``, the Beta concentration's mean, min and
+        max, and each objective's advantage spread and mean return: what a collapse shows in)."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         clip_range = self.clip_range(self._current_progress_remaining)
@@ -253,6 +254,12 @@ class BilateralPPO(PPO):
             for k in range(len(self.objectives))
         ]
         self.logger.record("train/explained_variance", float(np.mean(explained)))
-        self.logger.record("train/concentration", self.policy.log_concentration.exp().mean().item())
+        kappa = self.policy.log_concentration.exp()
+        self.logger.record("train/concentration", kappa.mean().item())
+        self.logger.record("train/concentration_min", kappa.min().item())
+        self.logger.record("train/concentration_max", kappa.max().item())
+        for k in range(len(self.objectives)):  # each objective's raw advantage scale, before normalising
+            self.logger.record(f"train/advantage_std_{k}", float(self.rollout_buffer.advantages[..., k].std()))
+            self.logger.record(f"train/return_mean_{k}", float(self.rollout_buffer.returns[..., k].mean()))
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
