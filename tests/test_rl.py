@@ -149,6 +149,7 @@ def test_runs_keep_their_best_policy_and_use_it(tmp_path, method, variant):
     best = validation[np.argmin(validation[:, 1])]
     assert (summary["best_steps"], summary["best_validation_m"]) == (best[0], best[1])
     assert summary["last_validation_m"] == validation[-1, 1]
+    assert (tmp_path / "run" / "training.png").stat().st_size > 10_000  # its curves, validation included
     *_, source = load_policy(tmp_path / "run", describe_it=True)
     assert source.startswith("best.pt: the best on validation") and f"{int(best[0]):,} steps" in source
     # the kept weights are the ones that scored best: scored again, they give the same number

@@ -246,3 +246,53 @@ def weights_figure(root: Path, method: str, path: Path, combination: Combination
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return save(fig, path)
+
+
+RL_PANELS = (  # (title, progress.csv columns or "validation"), what a PPO run's health shows in
+    ("validation: headline metric (cm)", ("validation",)),
+    ("mean episode return", ("rollout/ep_rew_mean",)),
+    ("value loss", ("train/value_loss",)),
+    ("approximate KL", ("train/approx_kl",)),
+    ("clip fraction", ("train/clip_fraction",)),
+    (
+        "Beta concentration: mean, min, max",
+        ("train/concentration", "train/concentration_min", "train/concentration_max"),
+    ),
+    ("raw advantage spread per objective", ("train/advantage_std_0", "train/advantage_std_1")),
+    ("explained variance", ("train/explained_variance",)),
+)
+
+
+def rl_training_figure(run: Path, path: Path) -> Path | None:
+    """An RL run over its environment steps: the validation score (``validation.csv``) and what SB3
+    logged (``progress.csv``) — returns, value loss, KL, clip fraction, the Beta concentration, the
+    advantages' spread; panels whose columns the run did not log (SAC, stock PPO) are left out."""
+    run = Path(run)
+    if not (run / "progress.csv").exists():
+        return None
+    log = pd.read_csv(run / "progress.csv")
+    validation = pd.read_csv(run / "validation.csv") if (run / "validation.csv").exists() else None
+    panels = [
+        (title, columns)
+        for title, columns in RL_PANELS
+        if (columns == ("validation",) and validation is not None) or any(c in log for c in columns)
+    ]
+    if not panels:
+        return None
+    fig, axes = subplots(2, -(-len(panels) // 2), figsize=(3.6 * -(-len(panels) // 2), 6.4), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    steps = log["time/total_timesteps"]
+    for ax, (title, columns) in zip(axes.T.flat, panels, strict=False):
+        if columns == ("validation",):
+            ax.plot(validation["steps"], validation["headline_m"] * 100, "o-", ms=3)
+        for column in (c for c in columns if c in log):
+            ax.plot(steps, log[column], lw=1, label=column.split("/")[-1])
+        if len(columns) > 1:
+            ax.legend(fontsize=6)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("environment steps", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{run.name}: training")
+    fig.tight_layout()
+    return save(fig, path)

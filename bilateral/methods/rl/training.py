@@ -16,7 +16,8 @@ deterministically is scored on a fixed validation set (``eval_trials`` trials dr
 seed, apart from the test set) by the task's headline metric; the best policy so far is kept. A run
 directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs, ``validation.csv``,
 ``model.pt`` (the last policy's weights and the config, read with ``torch.load(weights_only=True)``),
-``best.pt`` (the best one's, with the steps and the score it was kept at) and ``summary.json``.
+``best.pt`` (the best one's, with the steps and the score it was kept at), ``training.png`` (its
+curves: ``bilateral.report.figures.rl_training_figure``) and ``summary.json``.
 ``load_policy`` of a run directory loads the best.
 
 Every ``checkpoint_every`` steps, between two rollouts (after an update, before the next collection),
@@ -412,6 +413,9 @@ def train_rl(
         "best_validation_m": validation.best[1],
         "last_validation_m": validation.rows[-1][1],
     }
+    from bilateral.report.figures import rl_training_figure
+
+    rl_training_figure(out, out / "training.png")
     write_json(out / "summary.json", summary)
     return summary
 
