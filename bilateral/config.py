@@ -445,11 +445,17 @@ class Budget(Settings):
 BUDGETS: dict[str, Budget] = {
     b.name: b
     for b in (
-        # minutes for the whole grid on a laptop: the paper's network, 60 batches at a higher rate; 30k RL steps
+        # minutes for the whole grid on a laptop: the paper's network, 60 batches of 32 at a higher rate; 30k RL steps
         Budget(
             "quick",
             "paper",
-            {"total_batches": 60, "batches_per_epoch": 20, "validation_trials": 32, "learning_rate": 1e-2},
+            {
+                "total_batches": 60,
+                "batch_size": 32,
+                "batches_per_epoch": 20,
+                "validation_trials": 32,
+                "learning_rate": 1e-2,
+            },
             {"total_steps": 30_000},
             64,
         ),

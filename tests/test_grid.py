@@ -102,7 +102,7 @@ def test_tiny_grid_end_to_end(tmp_path):
 GRID_SCRIPT = """
 import sys
 from bilateral.grid import GridSpec, run_grid
-run_grid(GridSpec(budget="tiny", seeds=3), sys.argv[1], workers=2, progress=False)
+run_grid(GridSpec(budget="tiny", seeds=2), sys.argv[1], workers=2, progress=False)
 """
 
 
@@ -115,14 +115,14 @@ def test_killed_grid_resumes_without_redoing_finished_runs(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)  # the driver and its workers, mid-run
     process.wait()
     done_before = {run: (run / "result.json").stat().st_mtime_ns for run in finished_runs(tmp_path)}
-    assert 4 <= len(done_before) < 42, "the grid was not killed midway"
+    assert 4 <= len(done_before) < 28, "the grid was not killed midway"
 
-    counts = run_grid(GridSpec(budget="tiny", seeds=3), tmp_path, workers=2, progress=False)
+    counts = run_grid(GridSpec(budget="tiny", seeds=2), tmp_path, workers=2, progress=False)
     assert counts["skipped"] == len(done_before) and counts["failed"] == 0
-    assert counts["finished"] == 42 - len(done_before)
+    assert counts["finished"] == 28 - len(done_before)
     for run, mtime in done_before.items():
         assert (run / "result.json").stat().st_mtime_ns == mtime  # not redone
-    assert len(finished_runs(tmp_path)) == 42
+    assert len(finished_runs(tmp_path)) == 28
     assert not list(tmp_path.rglob(".*tmp*"))  # nothing half-written left behind
 
     # damage two results: a truncated table and a garbled result record
@@ -131,8 +131,8 @@ def test_killed_grid_resumes_without_redoing_finished_runs(tmp_path):
     table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
     (runs[1] / "result.json").write_text('{"files": {"evaluation.parquet": "0')
     assert not is_finished(runs[0]) and not is_finished(runs[1])
-    counts = run_grid(GridSpec(budget="tiny", seeds=3), tmp_path, workers=1, progress=False)
-    assert counts == {"finished": 2, "skipped": 40, "failed": 0}
+    counts = run_grid(GridSpec(budget="tiny", seeds=2), tmp_path, workers=1, progress=False)
+    assert counts == {"finished": 2, "skipped": 26, "failed": 0}
     assert is_finished(runs[0]) and len(pd.read_parquet(table)) > 0
 
 

@@ -51,19 +51,6 @@ def test_paper_comparison(tmp_path):
     assert "2 runs reported" in out and (tmp_path / "claims.md").exists()
 
 
-def test_strong_runs(tmp_path):
-    out = run(
-        "bash",
-        "experiments/strong.sh",
-        str(tmp_path),
-        *(f"--{k.replace('_', '-')}={v}" for k, v in {**TINY_TRAIN, "training_trials": "none"}.items()),
-        BILATERAL=str(Path(sys.executable).parent / "bilateral"),
-        TRIALS="4",
-    )
-    assert out.count("training wall time") == 3
-    assert json.loads(out.strip().splitlines()[-1])["variant"] == "bi"
-
-
 def test_env_step_benchmark():
     result = last_json(run(sys.executable, "benchmarks/env_step.py", "--seconds", "0.02"))
     assert result["ratio"] > 0 and result["batch64_trial_steps_per_s"] > 0

@@ -267,10 +267,13 @@ def rl_training_figure(run: Path, path: Path) -> Path | None:
     """An RL run over its environment steps: the validation score (``validation.csv``) and what SB3
     logged (``progress.csv``) — returns, value loss, KL, clip fraction, the Beta concentration, the
     advantages' spread; panels whose columns the run did not log (SAC, stock PPO) are left out."""
+    from bilateral.methods.rl.training import read_progress
+
     run = Path(run)
-    if not (run / "progress.csv").exists():
+    try:
+        log = read_progress(run)
+    except FileNotFoundError:
         return None
-    log = pd.read_csv(run / "progress.csv")
     validation = pd.read_csv(run / "validation.csv") if (run / "validation.csv").exists() else None
     panels = [
         (title, columns)

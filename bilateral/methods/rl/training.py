@@ -384,6 +384,8 @@ def train_rl(
     if state is not None:
         restore_state(out, model, state)
         done = state["steps"]
+    if done and (out / "progress.csv").exists():  # SB3's CSV logger starts its file afresh: keep the old part
+        (out / "progress.csv").rename(out / f"progress.to-{done}.csv")
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
     start = time.perf_counter()
     validation = _Validation(config, out, state["validation"] if state else None)
@@ -418,6 +420,20 @@ def train_rl(
     rl_training_figure(out, out / "training.png")
     write_json(out / "summary.json", summary)
     return summary
+
+
+def read_progress(run: str | Path):
+    """SB3's log of a run (``progress.csv``), with the parts a resumed run set aside
+    (``progress.to-{steps}.csv``) before it, in order of steps."""
+    import pandas as pd
+
+    run = Path(run)
+    parts = sorted(run.glob("progress.to-*.csv"), key=lambda p: int(p.stem.split("-")[-1]))
+    tables = [pd.read_csv(p) for p in [*parts, run / "progress.csv"] if p.exists() and p.stat().st_size > 0]
+    if not tables:
+        raise FileNotFoundError(f"no progress.csv in {run}")
+    log = pd.concat(tables, ignore_index=True)
+    return log.drop_duplicates("time/total_timesteps", keep="last").sort_values("time/total_timesteps")
 
 
 def save_policy(path: Path, config: RLConfig, policy, **about) -> None:
