@@ -301,3 +301,18 @@ def test_a_killed_rl_run_resumes_and_ends_where_it_would_have(tmp_path, method, 
         assert buffer.pos == state["steps"] // 4 and not buffer.full
         assert np.abs(buffer.observations[: buffer.pos]).min(axis=-1).max() > 0  # real observations
         assert not buffer.observations[buffer.pos :].any()
+
+
+def test_a_resumed_run_does_not_forget_a_best_kept_after_its_checkpoint(tmp_path):
+    """best.pt written between the last checkpoint and the kill stays the best to beat."""
+    from bilateral.methods.rl.training import _Validation
+
+    config = RLConfig(**SMALL, method="bilateral-ppo", variant="bi", eval_trials=4)
+    env = make_env(config, n_envs=1)
+    policy = build_algorithm(config, env).policy
+    env.close()
+    save_policy(tmp_path / "best.pt", config, policy, steps=2048, validation_m=0.30)
+    state = {"rows": [[512, 0.40], [1024, 0.35]], "best": [1024, 0.35], "next_at": 1536}
+    assert _Validation(config, tmp_path, state).best == (2048, 0.30)
+    worse = {**state, "best": [1024, 0.25]}
+    assert _Validation(config, tmp_path, worse).best == (1024, 0.25)

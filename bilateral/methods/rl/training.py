@@ -202,6 +202,10 @@ class _Validation:
                 self.rows = [tuple(row) for row in (state or {}).get("rows", [])]
                 self.best = tuple(state["best"]) if state and state.get("best") else None
                 self.next_at = (state or {}).get("next_at", config.eval_every)
+                if state and (out / "best.pt").exists():  # kept after the checkpoint, before the run was cut
+                    kept = checkpoint.load(out / "best.pt")
+                    if self.best is None or kept["validation_m"] < self.best[1]:
+                        self.best = (kept["steps"], kept["validation_m"])
 
             def state(self) -> dict:
                 return {
