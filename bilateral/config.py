@@ -150,6 +150,12 @@ class Settings:
         it computes."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("resumable"))
 
+    def changed_from(self, saved: dict) -> list[str]:
+        """The fields, other than ``resumable`` ones, in which this configuration differs from
+        ``saved`` (a run's recorded one, as a dict): what forbids resuming that run with this one."""
+        current = self.to_dict()
+        return sorted(k for k in saved if saved[k] != current.get(k) and k not in self.resumable())
+
     def replace(self, **changes):
         return dataclasses.replace(self, **changes).validated()
 

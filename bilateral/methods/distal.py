@@ -185,8 +185,7 @@ class Trainer:
 
     def _restore(self) -> None:
         payload = checkpoint.load(self.checkpoint_path)
-        saved, current = asdict(TrainConfig.from_dict(payload["config"])), asdict(self.config)
-        changed = sorted(k for k in saved if saved[k] != current[k] and k not in TrainConfig.resumable())
+        changed = self.config.changed_from(asdict(TrainConfig.from_dict(payload["config"])))
         if changed:
             raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         self.model.load_state_dict(payload["model"])

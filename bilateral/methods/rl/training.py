@@ -333,8 +333,7 @@ def _resumable_state(out: Path, config: RLConfig) -> dict | None:
     if not (out / "checkpoint.pt").exists():
         return None
     state = checkpoint.load(out / "checkpoint.pt")
-    saved, current = state["config"], asdict(config)
-    changed = sorted(k for k in saved if saved[k] != current.get(k) and k not in RLConfig.resumable())
+    changed = config.changed_from(state["config"])
     if changed:
         raise checkpoint.RunStateError(
             f"{out} holds an unfinished run of another configuration ({', '.join(changed)} differ); "
