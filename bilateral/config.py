@@ -28,6 +28,7 @@ INITIALISATIONS = ("torch", "glorot")  # PyTorch's default; Keras's (Glorot-unif
 HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
 CELLS = ("dense", "gru")  # the hemispheres' layers: feedforward (the paper) or recurrent (beyond it)
 NONDOMINANT_LOSSES = {"paper": "non-dominant", "impedance": "impedance"}  # name -> loss preset
+DEFAULT_CELL, DEFAULT_NONDOMINANT = CELLS[0], next(iter(NONDOMINANT_LOSSES))  # the paper's: "dense", "paper"
 LR_SCHEDULES = ("constant", "cosine")
 GRAD_CLIP_MODES = ("global", "per-tensor")
 VALIDATION_LOSSES = ("variant", "non-specialised")
@@ -216,9 +217,11 @@ class TrainConfig(Senses):
     preset: str = setting("paper", "the training preset the values came from (a label)")
     width: int = setting(10, "hidden units per layer in all (a bilateral model splits them in two)")
     depth: int = setting(2, "hidden layers")
-    cell: str = setting("dense", "hemisphere layers: dense (feedforward, the paper) or gru (recurrent)", choices=CELLS)
+    cell: str = setting(
+        DEFAULT_CELL, "hemisphere layers: dense (feedforward, the paper) or gru (recurrent)", choices=CELLS
+    )
     nondominant: str = setting(
-        "paper",
+        DEFAULT_NONDOMINANT,
         "the non-dominant hemisphere's loss: paper (5 mse10 + 2 excitation) or impedance (penalises hand motion)",
         choices=tuple(NONDOMINANT_LOSSES),
     )

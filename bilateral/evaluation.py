@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from bilateral import metrics
+from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
 from bilateral.controllers import Bilateral, Controller
 from bilateral.rollout import run_policy
 from envs.tasks import DT, PushSchedule, Trials, make_task
@@ -180,8 +181,8 @@ def evaluate(
                         "method": method,
                         "task": config.task,
                         "variant": config.variant,
-                        "cell": getattr(config, "cell", "dense"),  # an RL config: SB3's dense policies
-                        "nondominant": getattr(config, "nondominant", "paper"),
+                        "cell": getattr(config, "cell", DEFAULT_CELL),  # an RL config: SB3's dense policies
+                        "nondominant": getattr(config, "nondominant", DEFAULT_NONDOMINANT),
                         "seed": config.seed,
                         "lesion": lesion or "none",
                         "trial": i,

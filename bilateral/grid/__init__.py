@@ -27,10 +27,10 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from bilateral.config import BACKENDS, Budget, Execution
+from bilateral.config import BACKENDS, DEFAULT_CELL, DEFAULT_NONDOMINANT, Budget, Execution
 from bilateral.grid.local import Tally, run_local
 from bilateral.grid.run import is_finished, make_test_sets, run_one, test_set_path
-from bilateral.grid.spec import DEFAULT_CELL, DEFAULT_NONDOMINANT, GridSpec, RunSpec
+from bilateral.grid.spec import GridSpec, RunSpec
 from bilateral.io import remove_stale_temporaries, write_json
 
 __all__ = [

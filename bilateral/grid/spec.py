@@ -15,6 +15,8 @@ from bilateral import methods
 from bilateral.config import (
     BUDGETS,
     CELLS,
+    DEFAULT_CELL,
+    DEFAULT_NONDOMINANT,
     NONDOMINANT_LOSSES,
     TASKS,
     VARIANTS,
@@ -26,9 +28,6 @@ from bilateral.config import (
 )
 
 DEFAULT_METHODS = ("distal",)
-
-
-DEFAULT_CELL, DEFAULT_NONDOMINANT = CELLS[0], next(iter(NONDOMINANT_LOSSES))  # the paper's: "dense", "paper"
 
 
 @dataclass(frozen=True)

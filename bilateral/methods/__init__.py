@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
+
 METHODS: dict[str, str] = {
     "distal": "bilateral.methods.distal:DISTAL",
     "ppo": "bilateral.methods.rl:PPO",
@@ -46,7 +48,7 @@ class Method(Protocol):
 
     name: str
 
-    def supports(self, variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
+    def supports(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
         """Whether it can train ``variant`` with hemispheres of ``cell`` and non-dominant loss ``nondominant``."""
 
     def config(self, spec, budget):

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from bilateral import checkpoint
-from bilateral.config import TrainConfig, get_variant
+from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT, TrainConfig, get_variant
 from bilateral.controllers import Bilateral, Controller, build_controller
 from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.io import atomic_path, remove_stale_temporaries, write_json
@@ -460,7 +460,7 @@ class Distal:
     name = "distal"
 
     @staticmethod
-    def supports(variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
+    def supports(variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
         return True
 
     @staticmethod

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bilateral.config import CELLS, NONDOMINANT_LOSSES, VARIANTS
+from bilateral.config import CELLS, DEFAULT_CELL, DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES, VARIANTS
 from bilateral.evaluation import HEADLINE, TASK_METRICS
 
 CONFIDENCE = 0.95
@@ -36,8 +36,8 @@ class Combination:
     judges. The variants no non-dominant loss trains (``uni``, ``uni-dom``, ``bi``, ``bi-cc``) are
     run with the paper's name only and belong to every combination of their cell type."""
 
-    cell: str = CELLS[0]
-    nondominant: str = next(iter(NONDOMINANT_LOSSES))
+    cell: str = DEFAULT_CELL
+    nondominant: str = DEFAULT_NONDOMINANT
 
     @property
     def is_paper(self) -> bool:
@@ -55,7 +55,7 @@ class Combination:
         return f"{self.cell} hemispheres, {self.nondominant} non-dominant loss"
 
     def includes(self, variant: str, cell: str, nondominant: str) -> bool:
-        shared = not VARIANTS[variant].trains_nondominant and nondominant == Combination().nondominant
+        shared = not VARIANTS[variant].trains_nondominant and nondominant == DEFAULT_NONDOMINANT
         return cell == self.cell and (nondominant == self.nondominant or shared)
 
     def rows(self, table: pd.DataFrame) -> pd.DataFrame:

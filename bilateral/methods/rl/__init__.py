@@ -1,6 +1,7 @@
 """Reinforcement learning with stable-baselines3 (the ``rl`` extra): ``BilateralPolicy``,
 ``BilateralPPO``, and the stock PPO and SAC baselines, as ``bilateral.methods`` methods."""
 
+from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
 from bilateral.methods.rl.bilateral_ppo import BilateralPPO, MultiObjectiveRolloutBuffer
 from bilateral.methods.rl.policy import BetaDistribution, BilateralPolicy
 from bilateral.methods.rl.training import load_policy, sb3_act, supports, train_rl
@@ -12,10 +13,10 @@ class RLMethod:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def supports(self, variant: str, cell: str = "dense", nondominant: str = "paper") -> bool:
+    def supports(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
         """The variants ``supports`` names, with the paper's dense cells and losses: SB3's policies are
         not recurrent, and the rewards are the paper's losses."""
-        return cell == "dense" and nondominant == "paper" and supports(self.name, variant)
+        return cell == DEFAULT_CELL and nondominant == DEFAULT_NONDOMINANT and supports(self.name, variant)
 
     def config(self, spec, budget):
         from bilateral.config import RLConfig
