@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bilateral.config import (
     BUDGETS,
+    DEFAULT_CELL,
     LESIONS,
     TASKS,
     TRAINING_PRESETS,
@@ -54,7 +55,7 @@ def training_config(args: argparse.Namespace):
     given = {
         k: v for k, v in (from_options(args, TrainConfig) | from_options(args, RLConfig)).items() if k not in chosen
     }
-    if not distal and given.get("cell", "dense") != "dense":
+    if not distal and given.get("cell", DEFAULT_CELL) != DEFAULT_CELL:
         raise ValueError(
             f"--cell {given['cell']}: {args.method} trains dense (feedforward) controllers only, SB3's policies "
             "are not recurrent; recurrent hemispheres are trained with --method distal"
