@@ -356,6 +356,7 @@ TRAINING_PRESETS: dict[str, dict[str, Any]] = {
 
 
 RL_METHODS = ("ppo", "sac", "bilateral-ppo")
+LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,10 @@ class RLConfig(Senses):
     total_steps: int = setting(200_000, "environment steps, all environments together")
     n_envs: int = setting(8, "in-process vector environments")
     trial_steps: int = setting(50, "steps per trial, 10 ms each")
-    learning_rate: float = setting(3e-4, "the optimiser's learning rate")
+    learning_rate: float = setting(3e-4, "the optimiser's learning rate (the start of a linear schedule)")
+    lr_schedule: str = setting(
+        "constant", "learning rate over training: constant, or linear down to 0 at total_steps", choices=LR_SCHEDULES
+    )
     gamma: float = setting(0.99, "discount factor")
     n_steps: int = setting(256, "PPO: steps per environment between updates")
     batch_size: int = setting(256, "PPO: minibatch size")
@@ -380,6 +384,9 @@ class RLConfig(Senses):
     clip_range: float = setting(0.2, "PPO: clipping of the probability ratio")
     ent_coef: float = setting(0.0, "PPO: entropy bonus")
     max_grad_norm: float = setting(0.5, "PPO: gradient-norm clip")
+    target_kl: float | None = setting(
+        None, "PPO: stop an update's epochs once the approximate KL exceeds 1.5 x this (none: never)"
+    )
     buffer_size: int = setting(300_000, "SAC: replay buffer size")
     learning_starts: int = setting(1_000, "SAC: steps before learning starts")
     sac_batch_size: int = setting(256, "SAC: minibatch size")
@@ -403,6 +410,9 @@ class RLConfig(Senses):
         check_choice("method", self.method, RL_METHODS)
         check_choice("task", self.task, TASKS)
         check_choice("callosum_kind", self.callosum_kind, CALLOSUM_KINDS)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if self.target_kl is not None and self.target_kl <= 0:
+            raise ValueError(f"target_kl must be > 0 (or none), got {self.target_kl}")
         variant = get_variant(self.variant)
         if self.method != "bilateral-ppo" and variant.structure != "unilateral":
             raise ValueError(

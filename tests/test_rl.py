@@ -49,15 +49,30 @@ def observations(n=32, seed=0):
     return np.clip(obs, -2, 2).astype(np.float32)
 
 
-def test_beta_distribution_is_centred_on_the_controller():
-    mean = torch.tensor([[0.05, 0.5, 0.9, 0.2, 0.3, 0.7]])
-    dist = BetaDistribution(6).proba_distribution(mean, torch.full((6,), np.log(20.0)))
-    torch.testing.assert_close(dist.mode(), mean)
-    torch.testing.assert_close(dist.distribution.mean, mean)
+def test_beta_distribution_peaks_at_the_controller():
+    mode = torch.tensor([[0.05, 0.5, 0.9, 0.2, 0.3, 0.7]])
+    dist = BetaDistribution(6).proba_distribution(mode, torch.full((6,), np.log(20.0)))
+    torch.testing.assert_close(dist.mode(), mode)
+    alpha, beta = dist.distribution.concentration1, dist.distribution.concentration0
+    torch.testing.assert_close((alpha - 1) / (alpha + beta - 2), mode)  # the Beta's own mode
     samples = torch.stack([dist.sample() for _ in range(200)])
     assert ((samples >= 0) & (samples <= 1)).all()
-    reference = torch.distributions.Beta(mean * 20, (1 - mean) * 20).log_prob(samples[0]).sum(-1)
+    reference = torch.distributions.Beta(1 + mode * 20, 1 + (1 - mode) * 20).log_prob(samples[0]).sum(-1)
     torch.testing.assert_close(dist.log_prob(samples[0]), reference)
+
+
+@pytest.mark.parametrize("kappa", [10.0, 1.5, 0.1])
+def test_beta_distribution_stays_bounded_for_a_resting_muscle(kappa):
+    """A resting muscle's excitation (0.05) with any concentration: a finite density on [0, 1] and no
+    samples piled at 0 (the mean-parameterised form put 44 % of them below 1e-5 at kappa = 1.5)."""
+    torch.manual_seed(0)
+    mode = torch.full((4096, 6), 0.05)
+    dist = BetaDistribution(6).proba_distribution(mode, torch.full((6,), float(np.log(kappa))))
+    samples = dist.sample()
+    assert (samples < 1e-5).float().mean() < 0.001
+    edges = torch.tensor([[0.0] * 6, [1.0] * 6])
+    at_edges = BetaDistribution(6).proba_distribution(mode[:2], torch.full((6,), float(np.log(kappa))))
+    assert torch.isfinite(at_edges.log_prob(edges)).all()
 
 
 @pytest.mark.parametrize("variant", ["uni", "bi", "bi-spec-cc"])
@@ -185,6 +200,21 @@ def test_bilateral_ppo_saves_and_loads_with_sb3(tmp_path):
 def test_stock_baselines_refuse_bilateral_variants():
     with pytest.raises(ValueError, match="bilateral-ppo trains all seven"):
         RLConfig(method="sac", variant="bi").validated()
+
+
+@pytest.mark.parametrize("method", ["bilateral-ppo", "ppo"])
+def test_learning_rate_schedule_and_target_kl_reach_the_algorithm(method):
+    config = RLConfig(**SMALL, method=method, variant="uni", lr_schedule="linear", target_kl=0.02)
+    env = make_env(config, n_envs=1)
+    algo = build_algorithm(config, env)
+    env.close()
+    assert algo.lr_schedule(1.0) == pytest.approx(config.learning_rate)
+    assert algo.lr_schedule(0.25) == pytest.approx(config.learning_rate / 4)  # 3/4 of total_steps done
+    assert algo.target_kl == 0.02
+    with pytest.raises(ValueError, match="lr_schedule"):
+        RLConfig(lr_schedule="cosine").validated()
+    with pytest.raises(ValueError, match="target_kl must be > 0"):
+        RLConfig(target_kl=0.0).validated()
 
 
 def test_cli_trains_evaluates_and_renders_an_rl_policy(tmp_path, capsys):

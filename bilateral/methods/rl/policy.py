@@ -5,14 +5,22 @@ same modules and initialisation as the distal teacher's), so a policy trained by
 lesioned and rendered exactly like one trained through the arm. The critic is a separate tanh MLP
 with one value head per objective.
 
-Action distribution: independent **Beta** distributions on [0, 1], one per muscle, whose *mean* is
+Action distribution: independent **Beta** distributions on [0, 1], one per muscle, whose *mode* is
 the controller's sigmoid output ``mu`` and whose concentration ``kappa`` is learned (state-independent,
-like PPO's usual log-std): ``alpha = mu kappa``, ``beta = (1 - mu) kappa``. Why Beta: excitations live
-in [0, 1] and mostly near 0 (a resting muscle). A Gaussian would put mass outside the range, which
+like PPO's usual log-std): ``alpha = 1 + mu kappa``, ``beta = 1 + (1 - mu) kappa``. Why Beta: excitations
+live in [0, 1] and mostly near 0 (a resting muscle). A Gaussian would put mass outside the range, which
 clipping piles onto the bounds and hides from the log-likelihood; a tanh-squashed Gaussian maps to
 [-1, 1], saturates, and needs a Jacobian correction. The Beta has exactly the excitation's support,
-its log-likelihood is exact everywhere, and its mean is the controller's output, so acting
-deterministically (the mean) is running the controller itself.
+and its mode is the controller's output, so acting deterministically (the mode) is running the
+controller itself.
+
+Why ``1 +``: with both parameters at least 1 the density is unimodal and finite on [0, 1] whatever
+``kappa`` learns (``kappa -> 0`` is the uniform distribution). The form used before,
+``alpha = mu kappa`` (mean ``mu``), has ``alpha < 1`` for a resting muscle (``mu = 0.05``): the density
+diverges at 0, a share of the samples underflows to 0 (1 % at ``kappa = 10``, 44 % at
+``kappa = 1.5``, where they are clamped and their log-likelihood is no longer the sampler's) and the
+score function is heavy-tailed. BilateralPPO's concentration drifted downward into that regime and
+its policy collapsed (``docs/results/rl/``).
 """
 
 from __future__ import annotations
@@ -27,25 +35,25 @@ from torch import nn
 
 from bilateral.controllers import Controller, build_controller
 
-EPS = 1e-6  # keeps Beta parameters and actions off the boundaries, where densities diverge
+EPS = 1e-6  # keeps actions off the boundaries, where log(0) would make 0 * log(0) undefined
 
 
 class BetaDistribution(Distribution):
-    """Independent Beta distributions over [0, 1]^n, parameterised by mean and log concentration."""
+    """Independent Beta distributions over [0, 1]^n, parameterised by mode and log concentration
+    (``alpha = 1 + mode kappa``, ``beta = 1 + (1 - mode) kappa``; see the module's docstring)."""
 
     def __init__(self, action_dim: int) -> None:
         super().__init__()
         self.action_dim = action_dim
-        self.mean_actions: torch.Tensor | None = None
+        self.mode_actions: torch.Tensor | None = None
 
     def proba_distribution_net(self, *args, **kwargs):
-        raise NotImplementedError("BilateralPolicy builds the mean from its controller")
+        raise NotImplementedError("BilateralPolicy builds the mode from its controller")
 
-    def proba_distribution(self, mean: torch.Tensor, log_concentration: torch.Tensor) -> BetaDistribution:
-        mean = mean.clamp(EPS, 1 - EPS)
+    def proba_distribution(self, mode: torch.Tensor, log_concentration: torch.Tensor) -> BetaDistribution:
         kappa = log_concentration.exp()
-        self.mean_actions = mean
-        self.distribution = torch.distributions.Beta(mean * kappa, (1 - mean) * kappa)
+        self.mode_actions = mode
+        self.distribution = torch.distributions.Beta(1 + mode * kappa, 1 + (1 - mode) * kappa)
         return self
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
@@ -58,20 +66,20 @@ class BetaDistribution(Distribution):
         return self.distribution.sample()
 
     def mode(self) -> torch.Tensor:
-        """The mean: the controller's own excitations (deterministic acting runs the controller)."""
-        return self.mean_actions
+        """The controller's own excitations (deterministic acting runs the controller)."""
+        return self.mode_actions
 
-    def actions_from_params(self, mean, log_concentration, deterministic: bool = False) -> torch.Tensor:
-        self.proba_distribution(mean, log_concentration)
+    def actions_from_params(self, mode, log_concentration, deterministic: bool = False) -> torch.Tensor:
+        self.proba_distribution(mode, log_concentration)
         return self.get_actions(deterministic=deterministic)
 
-    def log_prob_from_params(self, mean, log_concentration):
-        actions = self.actions_from_params(mean, log_concentration)
+    def log_prob_from_params(self, mode, log_concentration):
+        actions = self.actions_from_params(mode, log_concentration)
         return actions, self.log_prob(actions)
 
 
 class ControllerExtractor(nn.Module):
-    """SB3's ``mlp_extractor`` seam: the actor's latent is the controller's excitation mean (B, 6),
+    """SB3's ``mlp_extractor`` seam: the actor's latent is the controller's excitations (B, 6),
     the critic's is a tanh MLP of the observations."""
 
     def __init__(self, features_dim: int, controller: Controller, critic_arch: tuple[int, ...]) -> None:

@@ -89,12 +89,15 @@ def make_env(config: RLConfig, n_envs: int | None = None):
 def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
     """The SB3 algorithm object of ``config`` (untrained) on ``env``."""
     from stable_baselines3 import PPO, SAC
+    from stable_baselines3.common.utils import LinearSchedule
 
     from bilateral.methods.rl.bilateral_ppo import BilateralPPO
 
     common = {
         "seed": config.seed,
-        "learning_rate": config.learning_rate,
+        "learning_rate": (
+            LinearSchedule(config.learning_rate, 0.0, 1.0) if config.lr_schedule == "linear" else config.learning_rate
+        ),
         "gamma": config.gamma,
         "verbose": 0,
         "tensorboard_log": tensorboard_log,
@@ -108,6 +111,7 @@ def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
         "clip_range": config.clip_range,
         "ent_coef": config.ent_coef,
         "max_grad_norm": config.max_grad_norm,
+        "target_kl": config.target_kl,
     }
     mlp = {"net_arch": [config.width] * config.depth}
     if config.method == "ppo":
