@@ -29,7 +29,8 @@ HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
 CELLS = ("dense", "gru")  # the hemispheres' layers: feedforward (the paper) or recurrent (beyond it)
 NONDOMINANT_LOSSES = {"paper": "non-dominant", "impedance": "impedance"}  # name -> loss preset
 DEFAULT_CELL, DEFAULT_NONDOMINANT = CELLS[0], next(iter(NONDOMINANT_LOSSES))  # the paper's: "dense", "paper"
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine")  # TrainConfig.lr_schedule
+RL_LR_SCHEDULES = ("constant", "linear")  # RLConfig.lr_schedule
 GRAD_CLIP_MODES = ("global", "per-tensor")
 VALIDATION_LOSSES = ("variant", "non-specialised")
 
@@ -356,7 +357,6 @@ TRAINING_PRESETS: dict[str, dict[str, Any]] = {
 
 
 RL_METHODS = ("ppo", "sac", "bilateral-ppo")
-LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -374,7 +374,7 @@ class RLConfig(Senses):
     trial_steps: int = setting(50, "steps per trial, 10 ms each")
     learning_rate: float = setting(3e-4, "the optimiser's learning rate (the start of a linear schedule)")
     lr_schedule: str = setting(
-        "constant", "learning rate over training: constant, or linear down to 0 at total_steps", choices=LR_SCHEDULES
+        "constant", "learning rate over training: constant, or linear down to 0 at total_steps", choices=RL_LR_SCHEDULES
     )
     gamma: float = setting(0.99, "discount factor")
     n_steps: int = setting(256, "PPO: steps per environment between updates")
@@ -410,7 +410,7 @@ class RLConfig(Senses):
         check_choice("method", self.method, RL_METHODS)
         check_choice("task", self.task, TASKS)
         check_choice("callosum_kind", self.callosum_kind, CALLOSUM_KINDS)
-        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("lr_schedule", self.lr_schedule, RL_LR_SCHEDULES)
         if self.target_kl is not None and self.target_kl <= 0:
             raise ValueError(f"target_kl must be > 0 (or none), got {self.target_kl}")
         variant = get_variant(self.variant)
