@@ -387,6 +387,9 @@ class RLConfig(Senses):
     target_kl: float | None = setting(
         None, "PPO: stop an update's epochs once the approximate KL exceeds 1.5 x this (none: never)"
     )
+    scale_rewards: bool = setting(
+        True, "bilateral-ppo: divide each objective's rewards by the running std of its discounted return"
+    )
     buffer_size: int = setting(300_000, "SAC: replay buffer size")
     learning_starts: int = setting(1_000, "SAC: steps before learning starts")
     sac_batch_size: int = setting(256, "SAC: minibatch size")
@@ -403,7 +406,7 @@ class RLConfig(Senses):
         50_000, "environment steps between resumable checkpoints (taken between rollouts)", resumable=True
     )
 
-    LEGACY: ClassVar[dict[str, Any]] = {"proprioception_delay": 1, "vision_delay": 1}
+    LEGACY: ClassVar[dict[str, Any]] = {"proprioception_delay": 1, "vision_delay": 1, "scale_rewards": False}
 
     def validated(self) -> RLConfig:
         super().validated()
@@ -555,6 +558,15 @@ def get_budget(name: str) -> Budget:
 
 
 # -- command-line options from the fields -------------------------------------------------------
+def _boolean(text: str) -> bool:
+    """A yes/no option's value: true/false, yes/no or 1/0 (anything else is refused)."""
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def _parser_type(hint):
     """The argparse ``type`` of a field's annotation (``int | None`` takes 'none' too)."""
     if typing.get_origin(hint) is tuple:
@@ -567,7 +579,7 @@ def _parser_type(hint):
     if base is dict:
         return json.loads
     if base is bool:
-        return lambda text: text.lower() in ("1", "true", "yes")
+        return _boolean
     if optional:
         return lambda text: None if text.lower() in ("none", "null") else base(text)
     return base

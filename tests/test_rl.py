@@ -202,6 +202,23 @@ def test_stock_baselines_refuse_bilateral_variants():
         RLConfig(method="sac", variant="bi").validated()
 
 
+def test_bilateral_ppo_divides_each_objective_by_its_return_scale():
+    """With gamma = 0 a step's discounted return is its reward: rewards of spread 50 and 0.5 come out
+    with spread 1 each (VecNormalize's rule, per objective); without scaling they are untouched."""
+    config = RLConfig(**{**SMALL, "n_envs": 2}, variant="bi-spec", gamma=0.0)
+    env = make_env(config)
+    algo = build_algorithm(config, env)
+    env.close()
+    rng = np.random.default_rng(0)
+    raw = rng.normal([-100.0, -1.0], [50.0, 0.5], size=(4000, 2, 2))
+    never = np.zeros(2, dtype=bool)
+    scaled = np.array([algo.scaled(r, never) for r in raw])
+    np.testing.assert_allclose(scaled[2000:].std(axis=(0, 1)), [1.0, 1.0], rtol=0.05)
+    np.testing.assert_allclose(np.sqrt(algo.return_rms.var), [50.0, 0.5], rtol=0.05)
+    algo.scale_rewards = False
+    np.testing.assert_array_equal(algo.scaled(raw[0], never), raw[0])
+
+
 @pytest.mark.parametrize("method", ["bilateral-ppo", "ppo"])
 def test_learning_rate_schedule_and_target_kl_reach_the_algorithm(method):
     config = RLConfig(**SMALL, method=method, variant="uni", lr_schedule="linear", target_kl=0.02)
@@ -321,6 +338,14 @@ def test_a_killed_rl_run_resumes_and_ends_where_it_would_have(tmp_path, method, 
     assert logged.min() <= killed_at < logged.max() and logged.is_monotonic_increasing
     _, config, _ = load_policy(out)
     assert config.total_steps == 2048
+    if method == "bilateral-ppo":  # the reward scale's statistics come back with the checkpoint
+        state = checkpoint.load(out / "checkpoint.pt")
+        env = make_env(config)
+        algorithm = build_algorithm(config, env)
+        restore_state(out, algorithm, state)
+        env.close()
+        assert algorithm.return_rms.count == state["reward_scale"]["count"] > 256
+        np.testing.assert_array_equal(algorithm.return_rms.var, state["reward_scale"]["var"].numpy())
     if method == "sac":  # the replay buffer comes back with the checkpoint: a row per vectorised step
         state = checkpoint.load(out / "checkpoint.pt")
         env = make_env(config)

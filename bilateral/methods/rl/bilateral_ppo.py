@@ -8,6 +8,12 @@ keeps one value head and one GAE advantage per objective, and routes the policy 
 the right's, shared weights (hemisphere weights, output layer, Beta concentration) from the mean of
 the two; the critic learns from the sum of its heads' value losses. With one objective it is PPO.
 
+Each objective's rewards are divided by a running standard deviation of its discounted return
+(``scale_rewards``, SB3's ``VecNormalize(norm_reward=True)`` done per objective, as its rewards come
+from ``info``, not the environment's reward): the arm's returns are O(100), and unscaled, the
+critic's gradient dwarfs the actor's inside the shared gradient-norm clip (``max_grad_norm``), so the
+actor barely moved until the critic had fitted (see ``docs/results/rl/``).
+
 It subclasses SB3's ``PPO`` at its documented seams: a rollout buffer class with a reward axis per
 objective, ``collect_rollouts`` (per-objective rewards from ``info``), and ``train`` (the update).
 """
@@ -19,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from stable_baselines3 import PPO
 from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 
@@ -90,10 +97,15 @@ class BilateralPPO(PPO):
         objectives: a list of one or two reward weightings, ``{term: weight}`` over
             ``envs.terms.TASK_TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
             routed), or ``[shared]`` for any other policy (plain PPO on that reward).
+        scale_rewards: divide each objective's rewards by the running standard deviation of its
+            discounted return (``return_rms``), as ``VecNormalize`` does.
         Everything else as ``stable_baselines3.PPO``; ``policy_kwargs`` as ``BilateralPolicy``.
     """
 
-    def __init__(self, policy, env, objectives: list[dict[str, float]] | None = None, **kwargs) -> None:
+    def __init__(
+        self, policy, env, objectives: list[dict[str, float]] | None = None, scale_rewards: bool = True, **kwargs
+    ) -> None:
+        self.scale_rewards = scale_rewards
         if kwargs.get("clip_range_vf") is not None:
             raise ValueError("BilateralPPO does not clip value updates (clip_range_vf); leave it None")
         if objectives is None:
@@ -116,6 +128,18 @@ class BilateralPPO(PPO):
             rollout_buffer_kwargs={"n_objectives": len(objectives)},
             **kwargs,
         )
+        self.return_rms = RunningMeanStd(shape=(len(objectives),))  # of the discounted returns, per objective
+        self.discounted_return = np.zeros((self.n_envs, len(objectives)))  # each environment's, so far
+
+    def scaled(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        """``rewards`` (n_envs, n_objectives) divided by each objective's return scale, once the running
+        statistics have taken this step's returns in (``VecNormalize.normalize_reward``'s recursion)."""
+        if not self.scale_rewards:
+            return rewards
+        self.discounted_return = self.discounted_return * self.gamma + rewards
+        self.return_rms.update(self.discounted_return)
+        self.discounted_return[dones] = 0.0
+        return rewards / np.sqrt(self.return_rms.var + 1e-8)
 
     # -- rollouts: a reward per objective, from the environment's loss terms ----------------------
     def objective_rewards(self, infos: list[dict]) -> np.ndarray:
@@ -142,7 +166,7 @@ class BilateralPPO(PPO):
                 return False
             self._update_info_buffer(infos, dones)
             n_steps += 1
-            rewards = self.objective_rewards(infos)
+            rewards = self.scaled(self.objective_rewards(infos), dones)
             for idx, done in enumerate(dones):  # a trial cut by its time limit is bootstrapped, as SB3 does
                 if (
                     done
@@ -258,8 +282,10 @@ class BilateralPPO(PPO):
         self.logger.record("train/concentration", kappa.mean().item())
         self.logger.record("train/concentration_min", kappa.min().item())
         self.logger.record("train/concentration_max", kappa.max().item())
-        for k in range(len(self.objectives)):  # each objective's raw advantage scale, before normalising
+        for k in range(len(self.objectives)):  # each objective's advantage scale, before normalising
             self.logger.record(f"train/advantage_std_{k}", float(self.rollout_buffer.advantages[..., k].std()))
             self.logger.record(f"train/return_mean_{k}", float(self.rollout_buffer.returns[..., k].mean()))
+            if self.scale_rewards:  # the divisor of the rewards: returns above are in its units
+                self.logger.record(f"train/return_scale_{k}", float(np.sqrt(self.return_rms.var[k] + 1e-8)))
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

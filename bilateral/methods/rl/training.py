@@ -142,7 +142,13 @@ def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
         "critic_arch": (64, 64),
     }
     return BilateralPPO(
-        "BilateralPolicy", env, objectives=objectives(config.variant), policy_kwargs=policy_kwargs, **ppo, **common
+        "BilateralPolicy",
+        env,
+        objectives=objectives(config.variant),
+        scale_rewards=config.scale_rewards,
+        policy_kwargs=policy_kwargs,
+        **ppo,
+        **common,
     )
 
 
@@ -256,6 +262,19 @@ def _optimisers(algorithm) -> dict:
 REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
 
+def _reward_scale(algorithm) -> dict | None:
+    """BilateralPPO's running return statistics (``scale_rewards``), as tensors for ``checkpoint.pt``."""
+    rms = getattr(algorithm, "return_rms", None)
+    if rms is None:
+        return None
+    return {
+        "mean": torch.from_numpy(rms.mean.copy()),
+        "var": torch.from_numpy(rms.var.copy()),
+        "count": float(rms.count),
+        "discounted_return": torch.from_numpy(algorithm.discounted_return.copy()),
+    }
+
+
 def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
     """Write ``checkpoint.pt`` (and SAC's ``replay.npz`` before it): what ``restore_state`` needs."""
     buffer = getattr(algorithm, "replay_buffer", None)
@@ -272,6 +291,7 @@ def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
         "policy": algorithm.policy.state_dict(),
         "optimisers": {name: opt.state_dict() for name, opt in _optimisers(algorithm).items()},
         "log_ent_coef": getattr(algorithm, "log_ent_coef", None),
+        "reward_scale": _reward_scale(algorithm),
         "rng": {
             "torch": torch.get_rng_state(),
             "numpy": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
@@ -291,6 +311,11 @@ def restore_state(out: Path, algorithm, state: dict) -> None:
     if state.get("log_ent_coef") is not None:
         with torch.no_grad():
             algorithm.log_ent_coef.copy_(state["log_ent_coef"])
+    if state.get("reward_scale") is not None:
+        scale = state["reward_scale"]
+        algorithm.return_rms.mean, algorithm.return_rms.var = scale["mean"].numpy(), scale["var"].numpy()
+        algorithm.return_rms.count = scale["count"]
+        algorithm.discounted_return = scale["discounted_return"].numpy()
     algorithm.num_timesteps, algorithm._n_updates, algorithm._episode_num = (
         state["steps"],
         state["updates"],
