@@ -9,10 +9,12 @@ trials (deterministic actions) is at most ``--target-cm``, or until ``--cap-minu
 - ``bilateral-ppo``: BilateralPPO with the same bilateral controller (``bi``, non-specialised reward);
 - ``ppo``, ``sac``: stable-baselines3's stock algorithms with MlpPolicy (``uni`` reward).
 
-Evaluation time is not counted. Environment steps are arm steps (trial-steps for the distal
-teacher, which runs 64 trials of 50 steps a batch). Run it alone: the figures are wall-clock.
-The last line is one JSON object: seconds to the target per method (null if not reached), the
-environment steps, and the final error reached.
+Evaluation time is not counted (the RL runs' own periodic validation is switched off; each check
+scores the policy on the run's validation trials too, and ``kept`` is the test error of the policy a
+run would keep as ``best.pt``: the best on validation so far). Environment steps are arm steps
+(trial-steps for the distal teacher, which runs 32 fresh trials of 50 steps a batch). Run it alone:
+the figures are wall-clock. The last line is one JSON object: seconds to the target per method (null
+if not reached), the environment steps, the final error and, for RL, the kept policy's error.
 """
 
 from __future__ import annotations
@@ -57,11 +59,14 @@ def run_rl(
     method: str, cap: float, target: float, every_steps: int, out: Path, test_trials: int, overrides: dict
 ) -> dict:
     from bilateral.methods.rl import train_rl
-    from bilateral.methods.rl.training import sb3_act
+    from bilateral.methods.rl.training import sb3_act, score, validation_trials
 
     variant = "bi" if method == "bilateral-ppo" else "uni"
-    config = RLConfig.make({"method": method, "task": "reach", "variant": variant, "total_steps": 10**9, **overrides})
-    state = {"seconds": 0.0, "since": time.perf_counter()}
+    config = RLConfig.make(
+        {"method": method, "task": "reach", "variant": variant, "total_steps": 10**9, "eval_every": 10**9, **overrides}
+    )
+    validation = validation_trials(config)
+    state = {"seconds": 0.0, "since": time.perf_counter(), "kept": None}  # kept: (validation, test error)
     history: list[tuple[float, int, float]] = []
 
     def check(steps: int, model) -> bool:
@@ -71,13 +76,20 @@ def run_rl(
             error = headline(policy.controller, config, test_trials)["endpoint_error_m"]
         else:
             error = headline(policy, config, test_trials, act=sb3_act(policy))["endpoint_error_m"]
+        checked = score(policy, config, validation)
+        if state["kept"] is None or checked < state["kept"][0]:
+            state["kept"] = (checked, error)
         history.append((state["seconds"], steps, error))
-        print(f"  {method}: {state['seconds']:6.0f} s, {steps:>10,} steps: {error * 100:.2f} cm", flush=True)
+        print(
+            f"  {method}: {state['seconds']:6.0f} s, {steps:>10,} steps: {error * 100:.2f} cm "
+            f"(kept: {state['kept'][1] * 100:.2f} cm)",
+            flush=True,
+        )
         state["since"] = time.perf_counter()
         return error > target and state["seconds"] < cap
 
     train_rl(config, out, progress=False, every=check, every_steps=every_steps)
-    return _result(history, target)
+    return {**_result(history, target), "kept_error_m": round(state["kept"][1], 4) if state["kept"] else None}
 
 
 def _result(history, target) -> dict:
@@ -118,7 +130,8 @@ def main() -> None:
     for method, r in results.items():
         reached = f"{r['seconds']:.0f} s, {r['env_steps']:,} steps" if r["seconds"] is not None else "not reached"
         final = f"{r['final_error_m'] * 100:.2f} cm" if r["final_error_m"] is not None else "none"
-        print(f"{method:>14}: {reached} (final {final} after {r['trained_seconds']:.0f} s)")
+        kept = f", kept {r['kept_error_m'] * 100:.2f} cm" if r.get("kept_error_m") is not None else ""
+        print(f"{method:>14}: {reached} (final {final}{kept} after {r['trained_seconds']:.0f} s)")
     print(
         json.dumps(
             {
@@ -126,6 +139,7 @@ def main() -> None:
                 "seconds": {m: r["seconds"] for m, r in results.items()},
                 "env_steps": {m: r["env_steps"] for m, r in results.items()},
                 "final_error_m": {m: r["final_error_m"] for m, r in results.items()},
+                "kept_error_m": {m: r.get("kept_error_m") for m, r in results.items()},
             }
         )
     )

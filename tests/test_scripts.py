@@ -94,3 +94,4 @@ def test_methods_benchmark():
         )
     )
     assert set(result["seconds"]) == {"distal", "bilateral-ppo"}
+    assert result["kept_error_m"]["distal"] is None and result["kept_error_m"]["bilateral-ppo"] > 0
