@@ -258,15 +258,17 @@ RL_PANELS = (  # (title, progress.csv columns or "validation"), what a PPO run's
         "Beta concentration: mean, min, max",
         ("train/concentration", "train/concentration_min", "train/concentration_max"),
     ),
-    ("raw advantage spread per objective", ("train/advantage_std_0", "train/advantage_std_1")),
+    ("advantage spread per objective, before normalising", ("train/advantage_std_0", "train/advantage_std_1")),
+    ("reward divisor per objective (scale_rewards)", ("train/return_scale_0", "train/return_scale_1")),
     ("explained variance", ("train/explained_variance",)),
 )
 
 
-def rl_training_figure(run: Path, path: Path) -> Path | None:
+def rl_training_figure(run: Path, path: Path, title: str | None = None) -> Path | None:
     """An RL run over its environment steps: the validation score (``validation.csv``) and what SB3
     logged (``progress.csv``) — returns, value loss, KL, clip fraction, the Beta concentration, the
-    advantages' spread; panels whose columns the run did not log (SAC, stock PPO) are left out."""
+    advantages' spread, the reward scale; panels whose columns the run did not log (SAC, stock PPO)
+    are left out. ``title`` defaults to the run folder's name."""
     from bilateral.methods.rl.training import read_progress
 
     run = Path(run)
@@ -276,8 +278,8 @@ def rl_training_figure(run: Path, path: Path) -> Path | None:
         return None
     validation = pd.read_csv(run / "validation.csv") if (run / "validation.csv").exists() else None
     panels = [
-        (title, columns)
-        for title, columns in RL_PANELS
+        (heading, columns)
+        for heading, columns in RL_PANELS
         if (columns == ("validation",) and validation is not None) or any(c in log for c in columns)
     ]
     if not panels:
@@ -286,16 +288,16 @@ def rl_training_figure(run: Path, path: Path) -> Path | None:
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     steps = log["time/total_timesteps"]
-    for ax, (title, columns) in zip(axes.T.flat, panels, strict=False):
+    for ax, (heading, columns) in zip(axes.T.flat, panels, strict=False):
         if columns == ("validation",):
             ax.plot(validation["steps"], validation["headline_m"] * 100, "o-", ms=3)
         for column in (c for c in columns if c in log):
             ax.plot(steps, log[column], lw=1, label=column.split("/")[-1])
         if len(columns) > 1:
             ax.legend(fontsize=6)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(heading, fontsize=9)
         ax.set_xlabel("environment steps", fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{run.name}: training")
+    fig.suptitle(title or f"{run.name}: training")
     fig.tight_layout()
     return save(fig, path)
