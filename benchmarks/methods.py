@@ -58,25 +58,24 @@ def run_distal(cap: float, target: float, every: float, out: Path, test_trials: 
 def run_rl(
     method: str, cap: float, target: float, every_steps: int, out: Path, test_trials: int, overrides: dict
 ) -> dict:
+    from bilateral.evaluation import make_test_set
     from bilateral.methods.rl import train_rl
-    from bilateral.methods.rl.training import sb3_act, score, validation_trials
+    from bilateral.methods.rl.training import score, validation_trials
+
+    if overrides.get("lr_schedule", "constant") != "constant":
+        raise SystemExit("--rl: the RL runs here have no end (total_steps 1e9), so a decaying lr_schedule cannot decay")
 
     variant = "bi" if method == "bilateral-ppo" else "uni"
     config = RLConfig.make(
         {"method": method, "task": "reach", "variant": variant, "total_steps": 10**9, "eval_every": 10**9, **overrides}
     )
-    validation = validation_trials(config)
+    validation, test = validation_trials(config), make_test_set("reach", test_trials, config.trial_steps)
     state = {"seconds": 0.0, "since": time.perf_counter(), "kept": None}  # kept: (validation, test error)
     history: list[tuple[float, int, float]] = []
 
     def check(steps: int, model) -> bool:
         state["seconds"] += time.perf_counter() - state["since"]
-        policy = model.policy
-        if method == "bilateral-ppo":
-            error = headline(policy.controller, config, test_trials)["endpoint_error_m"]
-        else:
-            error = headline(policy, config, test_trials, act=sb3_act(policy))["endpoint_error_m"]
-        checked = score(policy, config, validation)
+        error, checked = score(model.policy, config, test), score(model.policy, config, validation)
         if state["kept"] is None or checked < state["kept"][0]:
             state["kept"] = (checked, error)
         history.append((state["seconds"], steps, error))

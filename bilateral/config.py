@@ -154,8 +154,9 @@ class Settings:
 
     def changed_from(self, saved: dict) -> list[str]:
         """The fields, other than ``resumable`` ones, in which this configuration differs from
-        ``saved`` (a run's recorded one, as a dict): what forbids resuming that run with this one."""
-        current = self.to_dict()
+        ``saved`` (a run's recorded one, as a dict; fields it lacks take their ``LEGACY`` value):
+        what forbids resuming that run with this one."""
+        current, saved = self.to_dict(), type(self).from_dict(saved).to_dict()
         return sorted(k for k in saved if saved[k] != current.get(k) and k not in self.resumable())
 
     def replace(self, **changes):
@@ -414,8 +415,12 @@ class RLConfig(Senses):
         check_choice("task", self.task, TASKS)
         check_choice("callosum_kind", self.callosum_kind, CALLOSUM_KINDS)
         check_choice("lr_schedule", self.lr_schedule, RL_LR_SCHEDULES)
-        if self.target_kl is not None and self.target_kl <= 0:
+        if self.target_kl is not None and not self.target_kl > 0:
             raise ValueError(f"target_kl must be > 0 (or none), got {self.target_kl}")
+        if self.target_kl is not None and self.method == "sac":
+            raise ValueError("target_kl is a PPO setting; sac has no policy-update epochs to stop")
+        if not isinstance(self.scale_rewards, bool):
+            raise ValueError(f"scale_rewards must be true or false, got {self.scale_rewards!r}")
         variant = get_variant(self.variant)
         if self.method != "bilateral-ppo" and variant.structure != "unilateral":
             raise ValueError(

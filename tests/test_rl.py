@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -63,16 +64,15 @@ def test_beta_distribution_peaks_at_the_controller():
 
 @pytest.mark.parametrize("kappa", [10.0, 1.5, 0.1])
 def test_beta_distribution_stays_bounded_for_a_resting_muscle(kappa):
-    """A resting muscle's excitation (0.05) with any concentration: a finite density on [0, 1] and no
+    """A resting muscle's excitation (0.05) with any concentration: no peak of the density at 0 and no
     samples piled at 0 (the mean-parameterised form put 44 % of them below 1e-5 at kappa = 1.5)."""
     torch.manual_seed(0)
     mode = torch.full((4096, 6), 0.05)
     dist = BetaDistribution(6).proba_distribution(mode, torch.full((6,), float(np.log(kappa))))
     samples = dist.sample()
     assert (samples < 1e-5).float().mean() < 0.001
-    edges = torch.tensor([[0.0] * 6, [1.0] * 6])
-    at_edges = BetaDistribution(6).proba_distribution(mode[:2], torch.full((6,), float(np.log(kappa))))
-    assert torch.isfinite(at_edges.log_prob(edges)).all()
+    at = BetaDistribution(6).proba_distribution(mode[:2], torch.full((6,), float(np.log(kappa))))
+    assert (at.log_prob(torch.full((2, 6), 1e-6)) <= at.log_prob(mode[:2])).all()  # no peak at 0
 
 
 @pytest.mark.parametrize("variant", ["uni", "bi", "bi-spec-cc"])
@@ -190,11 +190,17 @@ def test_bilateral_ppo_saves_and_loads_with_sb3(tmp_path):
     env = make_env(config)
     algo = build_algorithm(config, env)
     algo.save(tmp_path / "model.zip")
+    algo.learn(256)  # the reward scale has statistics to keep
+    algo.save(tmp_path / "model.zip")
     loaded = BilateralPPO.load(tmp_path / "model.zip", env=env)
-    assert loaded.objectives == algo.objectives
+    assert loaded.objectives == algo.objectives and loaded.scale_rewards
+    np.testing.assert_array_equal(loaded.return_rms.var, algo.return_rms.var)
     obs = observations()
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], algo.predict(obs, deterministic=True)[0])
     env.close()
+    fewer = make_env(config, n_envs=1)  # loaded onto another number of environments, it trains on
+    BilateralPPO.load(tmp_path / "model.zip", env=fewer, n_steps=64).learn(64)
+    fewer.close()
 
 
 def test_stock_baselines_refuse_bilateral_variants():
@@ -202,21 +208,48 @@ def test_stock_baselines_refuse_bilateral_variants():
         RLConfig(method="sac", variant="bi").validated()
 
 
-def test_bilateral_ppo_divides_each_objective_by_its_return_scale():
-    """With gamma = 0 a step's discounted return is its reward: rewards of spread 50 and 0.5 come out
-    with spread 1 each (VecNormalize's rule, per objective); without scaling they are untouched."""
-    config = RLConfig(**{**SMALL, "n_envs": 2}, variant="bi-spec", gamma=0.0)
+class _Replay(gym.Env):
+    """Replays a given sequence of (reward, terminated): what VecNormalize scales, for a reference."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,))
+
+    def __init__(self, rewards, ends):
+        self.rewards, self.ends, self.t = rewards, ends, 0
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(1, dtype=np.float32), float(self.rewards[self.t - 1]), bool(self.ends[self.t - 1]), False, {}
+
+
+def test_bilateral_ppo_scales_each_objective_as_vec_normalize_does():
+    """Each objective's rewards come out as SB3's VecNormalize(norm_reward=True, no clip) scales that
+    objective's rewards alone: discounted returns that restart with each trial, their running std."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    config = RLConfig(**{**SMALL, "n_envs": 1}, variant="bi-spec", gamma=0.9)
     env = make_env(config)
     algo = build_algorithm(config, env)
     env.close()
     rng = np.random.default_rng(0)
-    raw = rng.normal([-100.0, -1.0], [50.0, 0.5], size=(4000, 2, 2))
-    never = np.zeros(2, dtype=bool)
-    scaled = np.array([algo.scaled(r, never) for r in raw])
-    np.testing.assert_allclose(scaled[2000:].std(axis=(0, 1)), [1.0, 1.0], rtol=0.05)
-    np.testing.assert_allclose(np.sqrt(algo.return_rms.var), [50.0, 0.5], rtol=0.05)
+    n = 300
+    raw = np.stack([rng.normal(-100.0, 50.0, n), rng.normal(-1.0, 0.5, n)], axis=1)
+    ends = rng.random(n) < 0.05
+    ours = np.array([algo.scaled(raw[t][None], ends[t : t + 1])[0] for t in range(n)])
+    for k in range(2):
+        reference = VecNormalize(
+            DummyVecEnv([lambda k=k: _Replay(raw[:, k], ends)]), norm_obs=False, clip_reward=np.inf, gamma=0.9
+        )
+        reference.reset()
+        expected = np.array([reference.step(np.zeros((1, 1)))[1][0] for _ in range(n)])
+        np.testing.assert_allclose(ours[:, k], expected, rtol=1e-5)
+    spread = ours[n // 2 :].std(axis=0)  # raw spreads 100 apart, scaled ones alike: one scale for both
+    assert spread.max() / spread.min() < 1.5
     algo.scale_rewards = False
-    np.testing.assert_array_equal(algo.scaled(raw[0], never), raw[0])
+    np.testing.assert_array_equal(algo.scaled(raw[:1], ends[:1]), raw[:1])
 
 
 @pytest.mark.parametrize("method", ["bilateral-ppo", "ppo"])
@@ -371,3 +404,29 @@ def test_a_resumed_run_does_not_forget_a_best_kept_after_its_checkpoint(tmp_path
     assert _Validation(config, tmp_path, state).best == (2048, 0.30)
     worse = {**state, "best": [1024, 0.25]}
     assert _Validation(config, tmp_path, worse).best == (1024, 0.25)
+
+
+def test_a_run_from_before_the_fix_is_not_resumed_under_it(tmp_path):
+    """A bilateral-ppo checkpoint written before reward scaling (its config has no scale_rewards: it
+    ran without) or before the Beta changed form is refused with the reason, not continued."""
+    from bilateral.methods.rl.training import _resumable_state, save_state
+
+    config = RLConfig(**SMALL, method="bilateral-ppo", variant="bi")
+    env = make_env(config)
+    algorithm = build_algorithm(config, env)
+    env.close()
+
+    class NoValidation:
+        def state(self):
+            return {}
+
+    save_state(tmp_path, config, algorithm, NoValidation())
+    assert _resumable_state(tmp_path, config)["steps"] == 0
+    saved = checkpoint.load(tmp_path / "checkpoint.pt")
+    older = {**saved, "config": {k: v for k, v in saved["config"].items() if k != "scale_rewards"}}
+    checkpoint.save(tmp_path / "checkpoint.pt", older)
+    with pytest.raises(checkpoint.RunStateError, match="scale_rewards"):
+        _resumable_state(tmp_path, config)
+    checkpoint.save(tmp_path / "checkpoint.pt", {**saved, "action_distribution": None})
+    with pytest.raises(checkpoint.RunStateError, match="Beta distribution changed form"):
+        _resumable_state(tmp_path, config)

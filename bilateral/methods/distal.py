@@ -185,7 +185,7 @@ class Trainer:
 
     def _restore(self) -> None:
         payload = checkpoint.load(self.checkpoint_path)
-        changed = self.config.changed_from(asdict(TrainConfig.from_dict(payload["config"])))
+        changed = self.config.changed_from(payload["config"])
         if changed:
             raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         self.model.load_state_dict(payload["model"])

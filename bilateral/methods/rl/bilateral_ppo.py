@@ -98,21 +98,22 @@ class BilateralPPO(PPO):
             ``envs.terms.TASK_TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
             routed), or ``[shared]`` for any other policy (plain PPO on that reward).
         scale_rewards: divide each objective's rewards by the running standard deviation of its
-            discounted return (``return_rms``), as ``VecNormalize`` does.
+            discounted return (``return_rms``), as ``VecNormalize`` does (without its +-10 clip).
         Everything else as ``stable_baselines3.PPO``; ``policy_kwargs`` as ``BilateralPolicy``.
     """
 
     def __init__(
         self, policy, env, objectives: list[dict[str, float]] | None = None, scale_rewards: bool = True, **kwargs
     ) -> None:
-        self.scale_rewards = scale_rewards
         if kwargs.get("clip_range_vf") is not None:
             raise ValueError("BilateralPPO does not clip value updates (clip_range_vf); leave it None")
         if objectives is None:
             if kwargs.get("_init_setup_model", True):
                 raise ValueError("BilateralPPO needs its objectives: [left, right] or [shared] reward weightings")
+            self.scale_rewards = False  # what a model saved before the setting existed did; newer ones say
             super().__init__(policy, env, **kwargs)  # BilateralPPO.load: SB3 restores the objectives next
             return
+        self.scale_rewards = scale_rewards
         if len(objectives) not in (1, 2):
             raise ValueError("BilateralPPO takes one objective, or two (left, right)")
         self.objectives = [check_weights(w) for w in objectives]
@@ -128,8 +129,23 @@ class BilateralPPO(PPO):
             rollout_buffer_kwargs={"n_objectives": len(objectives)},
             **kwargs,
         )
-        self.return_rms = RunningMeanStd(shape=(len(objectives),))  # of the discounted returns, per objective
-        self.discounted_return = np.zeros((self.n_envs, len(objectives)))  # each environment's, so far
+
+    def _setup_model(self) -> None:
+        """SB3's, plus the reward scale's statistics (kept when ``load`` has restored them)."""
+        super()._setup_model()
+        if getattr(self, "return_rms", None) is None:
+            self.return_rms = RunningMeanStd(shape=(len(self.objectives),))  # of the discounted returns
+        self.discounted_return = np.zeros((self.n_envs, len(self.objectives)))  # each environment's trial so far
+
+    def _setup_learn(
+        self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
+    ):
+        """SB3's; when it resets the environments, their discounted returns start again too."""
+        resets = reset_num_timesteps or self._last_obs is None
+        out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        if resets:
+            self.discounted_return = np.zeros((self.n_envs, len(self.objectives)))
+        return out
 
     def scaled(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
         """``rewards`` (n_envs, n_objectives) divided by each objective's return scale, once the running

@@ -35,7 +35,8 @@ from torch import nn
 
 from bilateral.controllers import Controller, build_controller
 
-EPS = 1e-6  # keeps actions off the boundaries, where log(0) would make 0 * log(0) undefined
+EPS = 1e-6  # keeps actions off the boundaries, where the log-density is -inf once alpha or beta > 1
+ACTION_DISTRIBUTION = "beta-mode"  # the form above, recorded in RL checkpoints (before it: the mean form)
 
 
 class BetaDistribution(Distribution):

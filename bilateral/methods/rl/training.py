@@ -22,8 +22,9 @@ curves: ``bilateral.report.figures.rl_training_figure``) and ``summary.json``.
 
 Every ``checkpoint_every`` steps, between two rollouts (after an update, before the next collection),
 ``checkpoint.pt`` records what continuing needs: the policy's weights, its optimisers' states, the
-step and update counters, the random generators' states, the validation so far, and for SAC its
-replay buffer (``replay.npz``, written first). A run cut short resumes from it (``resume``): the
+step and update counters, the random generators' states, the validation so far, BilateralPPO's
+reward-scale statistics and its action distribution's form, and for SAC its replay buffer
+(``replay.npz``, written first). A run cut short resumes from it (``resume``): the
 environments start new trials, so at most the rollout under way is lost, and the run ends at the
 same number of steps. Without a checkpoint it starts again.
 """
@@ -263,7 +264,8 @@ REPLAY_ARRAYS = ("observations", "next_observations", "actions", "rewards", "don
 
 
 def _reward_scale(algorithm) -> dict | None:
-    """BilateralPPO's running return statistics (``scale_rewards``), as tensors for ``checkpoint.pt``."""
+    """BilateralPPO's running return statistics (``scale_rewards``), as tensors for ``checkpoint.pt``
+    (not the environments' returns so far: a resumed run starts its trials afresh)."""
     rms = getattr(algorithm, "return_rms", None)
     if rms is None:
         return None
@@ -271,12 +273,13 @@ def _reward_scale(algorithm) -> dict | None:
         "mean": torch.from_numpy(rms.mean.copy()),
         "var": torch.from_numpy(rms.var.copy()),
         "count": float(rms.count),
-        "discounted_return": torch.from_numpy(algorithm.discounted_return.copy()),
     }
 
 
 def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
     """Write ``checkpoint.pt`` (and SAC's ``replay.npz`` before it): what ``restore_state`` needs."""
+    from bilateral.methods.rl.policy import ACTION_DISTRIBUTION
+
     buffer = getattr(algorithm, "replay_buffer", None)
     if buffer is not None:
         with atomic_path(out / "replay.npz") as tmp, tmp.open("wb") as f:
@@ -292,6 +295,7 @@ def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
         "optimisers": {name: opt.state_dict() for name, opt in _optimisers(algorithm).items()},
         "log_ent_coef": getattr(algorithm, "log_ent_coef", None),
         "reward_scale": _reward_scale(algorithm),
+        "action_distribution": ACTION_DISTRIBUTION if config.method == "bilateral-ppo" else None,
         "rng": {
             "torch": torch.get_rng_state(),
             "numpy": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
@@ -315,7 +319,6 @@ def restore_state(out: Path, algorithm, state: dict) -> None:
         scale = state["reward_scale"]
         algorithm.return_rms.mean, algorithm.return_rms.var = scale["mean"].numpy(), scale["var"].numpy()
         algorithm.return_rms.count = scale["count"]
-        algorithm.discounted_return = scale["discounted_return"].numpy()
     algorithm.num_timesteps, algorithm._n_updates, algorithm._episode_num = (
         state["steps"],
         state["updates"],
@@ -359,9 +362,16 @@ class _Checkpoints:
 
 def _resumable_state(out: Path, config: RLConfig) -> dict | None:
     """The checkpoint a run in ``out`` can continue from, if it has one of this configuration."""
+    from bilateral.methods.rl.policy import ACTION_DISTRIBUTION
+
     if not (out / "checkpoint.pt").exists():
         return None
     state = checkpoint.load(out / "checkpoint.pt")
+    if config.method == "bilateral-ppo" and state.get("action_distribution") != ACTION_DISTRIBUTION:
+        raise checkpoint.RunStateError(
+            f"{out} holds an unfinished bilateral-ppo run from before its Beta distribution changed form "
+            f"(now {ACTION_DISTRIBUTION}); it cannot continue under another policy: use another --out"
+        )
     changed = config.changed_from(state["config"])
     if changed:
         raise checkpoint.RunStateError(
