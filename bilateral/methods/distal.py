@@ -265,7 +265,10 @@ class Trainer:
         self._arms = self._stepper = self._validation_arms = None
 
     def _train(self, stop_after: int | None) -> None:
-        from tqdm.auto import tqdm
+        if self.progress:  # tqdm.auto warns in a notebook without ipywidgets even when the bar is off
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
 
         config = self.config
         bar = tqdm(
