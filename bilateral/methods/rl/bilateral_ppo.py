@@ -9,8 +9,8 @@ the right's, shared weights (hemisphere weights, output layer, Beta concentratio
 the two; the critic learns from the sum of its heads' value losses. With one objective it is PPO.
 
 Each objective's rewards are divided by a running standard deviation of its discounted return
-(``scale_rewards``, SB3's ``VecNormalize(norm_reward=True)`` done per objective, as its rewards come
-from ``info``, not the environment's reward): the arm's returns are O(100), and unscaled, the
+(``scale_rewards``: SB3's ``VecNormalize(norm_reward=True)`` without its +-10 clip, per objective, as
+the rewards come from ``info``, not the environment's reward): the arm's returns are O(100), and unscaled, the
 critic's gradient dwarfs the actor's inside the shared gradient-norm clip (``max_grad_norm``), so the
 actor barely moved until the critic had fitted (see ``docs/results/rl/``).
 
