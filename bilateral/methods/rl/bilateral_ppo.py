@@ -135,7 +135,11 @@ class BilateralPPO(PPO):
         super()._setup_model()
         if getattr(self, "return_rms", None) is None:
             self.return_rms = RunningMeanStd(shape=(len(self.objectives),))  # of the discounted returns
-        self.discounted_return = np.zeros((self.n_envs, len(self.objectives)))  # each environment's trial so far
+        self.restart_returns()
+
+    def restart_returns(self) -> None:
+        """Each environment's discounted return so far, per objective, back to zero (new trials)."""
+        self.discounted_return = np.zeros((self.n_envs, len(self.objectives)))
 
     def _setup_learn(
         self, total_timesteps, callback=None, reset_num_timesteps=True, tb_log_name="run", progress_bar=False
@@ -144,7 +148,7 @@ class BilateralPPO(PPO):
         resets = reset_num_timesteps or self._last_obs is None
         out = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
         if resets:
-            self.discounted_return = np.zeros((self.n_envs, len(self.objectives)))
+            self.restart_returns()
         return out
 
     def scaled(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
@@ -155,7 +159,12 @@ class BilateralPPO(PPO):
         self.discounted_return = self.discounted_return * self.gamma + rewards
         self.return_rms.update(self.discounted_return)
         self.discounted_return[dones] = 0.0
-        return rewards / np.sqrt(self.return_rms.var + 1e-8)
+        return rewards / self.reward_divisor
+
+    @property
+    def reward_divisor(self) -> np.ndarray:
+        """(n_objectives,) what ``scaled`` divides each objective's rewards by: its return's std."""
+        return np.sqrt(self.return_rms.var + 1e-8)
 
     # -- rollouts: a reward per objective, from the environment's loss terms ----------------------
     def objective_rewards(self, infos: list[dict]) -> np.ndarray:
@@ -302,6 +311,6 @@ class BilateralPPO(PPO):
             self.logger.record(f"train/advantage_std_{k}", float(self.rollout_buffer.advantages[..., k].std()))
             self.logger.record(f"train/return_mean_{k}", float(self.rollout_buffer.returns[..., k].mean()))
             if self.scale_rewards:  # the divisor of the rewards: returns above are in its units
-                self.logger.record(f"train/return_scale_{k}", float(np.sqrt(self.return_rms.var[k] + 1e-8)))
+                self.logger.record(f"train/return_scale_{k}", float(self.reward_divisor[k]))
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
