@@ -119,6 +119,16 @@ def test_resume_refuses_another_configuration_and_finished_runs_are_not_redone(t
         train(tiny(total_batches=4, learning_rate=1e-2), tmp_path, resume=True, progress=False)
 
 
+def test_resume_refuses_a_checkpoint_of_another_model_layout(tmp_path):
+    config = tiny(total_batches=4)
+    Trainer(config, tmp_path, progress=False).run(stop_after=2)
+    payload = checkpoint.load(tmp_path / "checkpoint.pt")
+    payload["model"] = {f"renamed.{key}": value for key, value in payload["model"].items()}
+    checkpoint.save(tmp_path / "checkpoint.pt", {k: v for k, v in payload.items() if k != "format"})
+    with pytest.raises(checkpoint.RunStateError, match="another layout"):  # a grid starts such a run again
+        train(config, tmp_path, resume=True, progress=False)
+
+
 def test_checkpoints_load_safely_and_damaged_ones_are_refused(tmp_path):
     config = tiny(total_batches=2)
     train(config, tmp_path, progress=False)

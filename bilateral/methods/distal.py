@@ -188,7 +188,12 @@ class Trainer:
         changed = self.config.changed_from(payload["config"])
         if changed:
             raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
-        self.model.load_state_dict(payload["model"])
+        try:
+            self.model.load_state_dict(payload["model"])
+        except RuntimeError as error:  # e.g. written by a version whose modules were named otherwise
+            raise ConfigMismatchError(
+                f"{self.checkpoint_path} holds a model of another layout than this version builds ({error})"
+            ) from error
         self.optimizer.load_state_dict(payload["optimizer"])
         self.best_model = payload["best_model"]
         self.state = TrainingState(**payload["state"])
