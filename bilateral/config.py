@@ -572,6 +572,17 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+class _Null:
+    """An option given as 'none' or 'null': sets its field to None, where an option left out (None in
+    the parsed arguments) keeps the preset's value."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+NULL = _Null()
+
+
 def _parser_type(hint):
     """The argparse ``type`` of a field's annotation (``int | None`` takes 'none' too)."""
     if typing.get_origin(hint) is tuple:
@@ -586,7 +597,7 @@ def _parser_type(hint):
     if base is bool:
         return _boolean
     if optional:
-        return lambda text: None if text.lower() in ("none", "null") else base(text)
+        return lambda text: NULL if text.lower() in ("none", "null") else base(text)
     return base
 
 
@@ -625,6 +636,7 @@ def _shown(default) -> str:
 
 
 def from_options(args: argparse.Namespace, cls) -> dict:
-    """The fields of ``cls`` given on the command line (those left at None are not)."""
+    """The fields of ``cls`` given on the command line (those left at None are not; one given as
+    'none' is None)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+    return {k: None if v is NULL else v for k, v in vars(args).items() if k in names and v is not None}

@@ -188,6 +188,18 @@ def test_cli_refuses_bad_input(tmp_path, capsys):
         main(["train", "--total-batches", "0", "--out", str(tmp_path)])
 
 
+def test_an_option_given_as_none_sets_its_setting_to_none():
+    from bilateral.cli import build_parser, training_config
+
+    def parsed(*options):
+        return training_config(build_parser().parse_args(["train", "--out", "x", *options]))
+
+    assert parsed().training_trials == 6400  # the paper preset's fixed set
+    assert parsed("--training-trials", "none").training_trials is None  # fresh trials every batch
+    assert parsed("--training-trials", "null", "--total-batches", "7").total_batches == 7
+    assert parsed("--preset", "strong", "--total-batches", "none").total_batches is None
+
+
 def test_a_session_cut_short_keeps_its_batches(tmp_path):
     config = tiny(total_batches=10, checkpoint_every=100, batches_per_epoch=10)
     assert not train(config, tmp_path, progress=False, stop_after=3)["finished"]
