@@ -175,7 +175,7 @@ class Unilateral(Controller):
     def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0, cell: str = "dense") -> None:
         super().__init__(width, output_bias)
         self.stack = Hemisphere(width, depth, cell=cell)
-        self._register_load_state_dict_pre_hook(_renamed_stack)
+        self.register_load_state_dict_pre_hook(_renamed_stack)  # called with the module first
 
     def forward(self, obs: torch.Tensor, state: dict[str, list[torch.Tensor]] | None = None) -> ControllerOutput:
         h, layers = obs, []

@@ -108,6 +108,16 @@ def test_hemisphere_weights_start_at_half_and_stay_positive():
     assert torch.all(model.hemisphere_weights >= 0)
 
 
+def test_unilateral_weights_saved_before_the_stack_was_renamed_still_load():
+    saved = Unilateral(width=4, depth=2)
+    old = {key.replace("stack.", "hidden.", 1): value for key, value in saved.state_dict().items()}
+    assert any(key.startswith("hidden.") for key in old)
+    loaded = Unilateral(width=4, depth=2)
+    loaded.load_state_dict(old)
+    for key, value in saved.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
 def test_parameter_ownership():
     model = Bilateral(8, 3, "learned")
     owners = {name: model.owner(name) for name, _ in model.named_parameters()}
