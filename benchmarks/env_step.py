@@ -19,7 +19,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-import envs
+import bilateral_envs
 
 TRIAL = 50
 
@@ -67,8 +67,8 @@ def mj_step_rate(model: mujoco.MjModel, seconds: float) -> float:
 
 
 def batch_rate(n_arms: int, seconds: float, threads: int = 1) -> float:
-    task = envs.RandomReach()
-    batch = envs.ArmBatch(task, n_arms, threads=threads)
+    task = bilateral_envs.RandomReach()
+    batch = bilateral_envs.ArmBatch(task, n_arms, threads=threads)
     u = np.random.default_rng(0).uniform(0, 1, (TRIAL, n_arms, 6))
     trials = task.draw(np.random.default_rng(0), n_arms, TRIAL)
 
@@ -93,13 +93,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per measurement")
     args = parser.parse_args()
 
-    env = gym.make(envs.ENV_IDS["reach"])
+    env = gym.make(bilateral_envs.ENV_IDS["reach"])
     ours = env_rate(env, args.seconds)
     ours_unwrapped = env_rate(env.unwrapped, args.seconds)
     bare = mj_step_rate(env.unwrapped.batch.model, args.seconds)
     env.close()
     batch64 = batch_rate(64, args.seconds)
-    print(f"{envs.ENV_IDS['reach'] + ' step():':38s}{ours:10.0f} /s  (unwrapped {ours_unwrapped:.0f} /s)")
+    print(f"{bilateral_envs.ENV_IDS['reach'] + ' step():':38s}{ours:10.0f} /s  (unwrapped {ours_unwrapped:.0f} /s)")
     print(f"mujoco.mj_step, same model:           {bare:10.0f} /s")
     print(f"ratio env / mj_step:                  {ours / bare:10.3f}  (unwrapped {ours_unwrapped / bare:.3f})")
     print(f"ArmBatch N=64 trial-steps:            {batch64:10.0f} /s")

@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from envs.terms import NON_SPECIALISED
+from bilateral_envs.terms import NON_SPECIALISED
 
 # -- names --------------------------------------------------------------------------------------
 TASKS = ("reach", "hold")
@@ -180,9 +180,9 @@ class Senses(Settings):
     vision_noise: float = setting(0.0, "std of Gaussian noise on the observed hand position (m)")
 
     def make_arms(self, n: int, task=None):
-        """``n`` arms (``envs.ArmBatch``) on the configuration's task (or ``task``), sensing as it says."""
-        from envs.batch import ArmBatch
-        from envs.tasks import make_task
+        """``n`` arms (``bilateral_envs.ArmBatch``) on the configuration's task (or ``task``), sensing as it says."""
+        from bilateral_envs.batch import ArmBatch
+        from bilateral_envs.tasks import make_task
 
         return ArmBatch(
             task or make_task(self.task),
@@ -195,7 +195,7 @@ class Senses(Settings):
         )
 
     def validated(self):
-        from envs.batch import check_delay
+        from bilateral_envs.batch import check_delay
 
         check_delay("proprioception_delay", self.proprioception_delay)
         check_delay("vision_delay", self.vision_delay)

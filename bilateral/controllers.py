@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bilateral.config import CALLOSUM_KINDS, CELLS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS, check_choice
-from envs.batch import N_OBS  # the observations the controllers read
+from bilateral_envs.batch import N_OBS  # the observations the controllers read
 
 N_MUSCLES = 6
 

@@ -4,13 +4,13 @@ MuJoCo is not written for automatic differentiation. This module runs a controll
 on a batch of arms, keeps MuJoCo's Jacobians of every step, and turns losses on the trajectory into
 the gradient of the controller's weights through the arm's dynamics and the controller's own
 observations (backpropagation through time, DESIGN §5). It is the one home of the differentiable
-step; ``envs.ArmBatch`` only builds observations (delays, noise) and keeps the trials.
+step; ``bilateral_envs.ArmBatch`` only builds observations (delays, noise) and keeps the trials.
 
 Contract
 --------
 State ``x = (qpos, qvel, act)`` (10 values: rad, rad/s, muscle activation), sensors ``s = h(x)``
 (15: muscle lengths m, muscle velocities m/s, hand position m), excitations ``u`` (6, in [0, 1]).
-At control step t = 0 .. T-1 the controller sees ``o_t`` (``envs.ArmBatch``: sensors of ``delay``
+At control step t = 0 .. T-1 the controller sees ``o_t`` (``bilateral_envs.ArmBatch``: sensors of ``delay``
 steps before, 0 = the current state ``x_t``), sends ``u_t``, and the arm steps ``x_t -> x_{t+1}``.
 Every step yields ``A_t = dx_{t+1}/dx_t``, ``B_t = dx_{t+1}/du_t`` and ``C_t = ds_t/dx_t`` at the state
 stepped from; ``C_{t+1}`` (the sensors the next observation is built from) is therefore the next
@@ -68,8 +68,8 @@ import torch
 from mujoco.batch import Batch
 
 from bilateral.rollout import Trajectory, layer_activity
-from envs.batch import HAND, INTEGRATION_SPEC, N_SENSORS, N_STATE, ArmBatch, check_excitation, delayed
-from envs.tasks import Trials
+from bilateral_envs.batch import HAND, INTEGRATION_SPEC, N_SENSORS, N_STATE, ArmBatch, check_excitation, delayed
+from bilateral_envs.tasks import Trials
 
 N_MUSCLES = 6
 PERTURBED = 2  # finite-difference columns: qpos 0, qpos 1

@@ -21,7 +21,7 @@ from bilateral import metrics
 from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
 from bilateral.controllers import Bilateral, Controller
 from bilateral.rollout import run_policy
-from envs.tasks import DT, PushSchedule, Trials, make_task
+from bilateral_envs.tasks import DT, PushSchedule, Trials, make_task
 
 TEST_SEED = 20240125
 # bumped whenever a metric's definition changes: grids re-evaluate (not retrain) older runs

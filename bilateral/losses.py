@@ -1,6 +1,6 @@
 """The paper's losses (DESIGN §4): per-term functions, the three presets, and a whole trial's loss.
 
-The position and excitation terms are the tasks' own (``envs.terms``, shared with the
+The position and excitation terms are the tasks' own (``bilateral_envs.terms``, shared with the
 environments' rewards); the ``hidden`` term belongs to the controllers and is defined here.
 
 The hidden-activity term follows the authors' public example (``bilateral-motor-control``,
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import torch
 
 from bilateral.config import LOSS_PRESETS
-from envs.tasks import DT
-from envs.terms import TASK_TERMS, compute_terms, weighted_sum
+from bilateral_envs.tasks import DT
+from bilateral_envs.terms import TASK_TERMS, compute_terms, weighted_sum
 
 LOSS_TERMS = (*TASK_TERMS, "hidden")
 LAYER_WEIGHT = re.compile(r"hidden\.(left|right|unilateral)\.\d+")  # one layer's hidden-term weight

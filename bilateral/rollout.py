@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from envs.batch import ArmBatch
-from envs.tasks import Trials
+from bilateral_envs.batch import ArmBatch
+from bilateral_envs.tasks import Trials
 
 
 @dataclass

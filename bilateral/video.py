@@ -1,6 +1,6 @@
 """Rendered rollouts: frames of an environment driven by a controller, written as video and figures.
 
-A frame shows the whole workspace (``envs.rendering``); with a ``caption`` (what is shown: variant,
+A frame shows the whole workspace (``bilateral_envs.rendering``); with a ``caption`` (what is shown: variant,
 task, lesion) it carries an overlay in its top-left corner with the caption, the time in the trial
 and the hand's distance to the target, so that a video reads without its own caption.
 """
@@ -16,7 +16,7 @@ import gymnasium as gym
 import imageio.v2 as imageio
 import numpy as np
 
-import envs
+import bilateral_envs
 from bilateral import metrics
 from bilateral.io import atomic_path
 
@@ -39,7 +39,7 @@ def render_rollout(
     *,
     seed: int = 0,
     options: dict | None = None,
-    steps: int = envs.DEFAULT_TRIAL_STEPS,
+    steps: int = bilateral_envs.DEFAULT_TRIAL_STEPS,
     width: int = 640,
     height: int = 480,
     env_kwargs: dict | None = None,
@@ -48,7 +48,7 @@ def render_rollout(
     """Run one trial of ``task`` (``reach`` or ``hold``) with ``act(observation) -> excitations``;
     with a ``caption``, each frame carries the overlay (``overlay``)."""
     env = gym.make(
-        envs.ENV_IDS[task],
+        bilateral_envs.ENV_IDS[task],
         render_mode="rgb_array",
         width=width,
         height=height,
@@ -65,7 +65,9 @@ def render_rollout(
             if caption is None:
                 return image
             distance = np.linalg.norm(info["hand"] - info["target"]) * 100
-            return overlay(image, [caption, f"t = {step * envs.DT:.2f} s   distance to target {distance:.1f} cm"])
+            return overlay(
+                image, [caption, f"t = {step * bilateral_envs.DT:.2f} s   distance to target {distance:.1f} cm"]
+            )
 
         out.frames.append(frame(0))
         out.hand.append(info["hand"])
@@ -226,7 +228,7 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     from bilateral.report.figures import subplots
 
     hand = np.array(rollout.hand)
-    speed = metrics.speed(hand, 1 / envs.DT)
+    speed = metrics.speed(hand, 1 / bilateral_envs.DT)
     fig, axes = subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
     axes[0].imshow(rollout.frames[-1])
     axes[0].set_axis_off()
@@ -239,7 +241,7 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     axes[1].set_ylabel("y (m)")
     axes[1].legend(loc="best", fontsize=8)
     axes[1].set_title("hand path")
-    axes[2].plot(np.arange(len(hand)) * envs.DT, speed, color="tab:blue")
+    axes[2].plot(np.arange(len(hand)) * bilateral_envs.DT, speed, color="tab:blue")
     axes[2].set_xlabel("time (s)")
     axes[2].set_ylabel("hand speed (m/s)")
     axes[2].set_title("hand speed")

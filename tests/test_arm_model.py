@@ -4,7 +4,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from envs.arm import MUSCLES, default_arm
+from bilateral_envs.arm import MUSCLES, default_arm
 
 # MotorNet's musculotendon geometry (Nijhof & Kouwenhoven 2000), q' = q - (90 deg, 0)
 A0 = np.array([0.151, 0.2322, 0.2859, 0.2355, 0.3329, 0.2989])

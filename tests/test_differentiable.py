@@ -14,7 +14,7 @@ from bilateral.differentiable import (
     run_closed_loop,
 )
 from bilateral.rollout import run_policy
-from envs import ArmBatch, HoldPosition, RandomReach
+from bilateral_envs import ArmBatch, HoldPosition, RandomReach
 
 FULL = mujoco.mjtState.mjSTATE_INTEGRATION
 # two float64 computations of one quantity on one machine (different orders of the same sums): equal to

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env, env_render_passive_checker
 
-import envs
-from envs import ArmBatch, HoldPosition, PushSchedule, RandomReach, Trials
-from envs.terms import check_weights, compute_terms, weighted_sum
+import bilateral_envs
+from bilateral_envs import ArmBatch, HoldPosition, PushSchedule, RandomReach, Trials
+from bilateral_envs.terms import check_weights, compute_terms, weighted_sum
 
-IDS = list(envs.ENV_IDS.values())
-ALL_IDS = IDS + list(envs.V0_IDS.values())  # v1 (current state) and v0 (one step of sensory lag)
+IDS = list(bilateral_envs.ENV_IDS.values())
+ALL_IDS = IDS + list(bilateral_envs.V0_IDS.values())  # v1 (current state) and v0 (one step of sensory lag)
 
 
 def make(env_id, **kwargs):
@@ -268,8 +268,8 @@ def test_bad_delays_are_refused_by_name(bad):
 
 
 def test_v0_ids_replay_one_step_of_lag():
-    for task, v0 in envs.V0_IDS.items():
-        old, new = make(v0).unwrapped, make(envs.ENV_IDS[task]).unwrapped
+    for task, v0 in bilateral_envs.V0_IDS.items():
+        old, new = make(v0).unwrapped, make(bilateral_envs.ENV_IDS[task]).unwrapped
         assert (old.batch.proprioception_delay, old.batch.vision_delay) == (1, 1)
         assert (new.batch.proprioception_delay, new.batch.vision_delay) == (0, 0)
         old.reset(seed=0)

@@ -17,7 +17,7 @@ from bilateral.cli import main
 from bilateral.grid import GridSpec, finished_runs, is_finished, run_grid
 from bilateral.methods.distal import load_controller
 from bilateral.report import publish, report
-from envs import Trials
+from bilateral_envs import Trials
 
 SMALL = {"budget": "tiny", "seeds": 2, "variants": ("uni-dom", "uni-nondom", "bi", "bi-spec-cc")}
 

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from envs import ArmBatch, HoldPosition, RandomReach
+from bilateral_envs import ArmBatch, HoldPosition, RandomReach
 
 
 def run(task, trials, u, steps):

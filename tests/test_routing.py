@@ -8,7 +8,7 @@ from bilateral.controllers import Bilateral
 from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.methods.distal import Objective, TrainConfig
 from bilateral.routing import routed_backward
-from envs import ArmBatch, RandomReach
+from bilateral_envs import ArmBatch, RandomReach
 
 
 @pytest.mark.parametrize(

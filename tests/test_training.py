@@ -234,7 +234,7 @@ def test_a_recurrent_impedance_run_learns_records_its_axes_and_reloads(tmp_path)
     the GRU states (activity and its change), and the checkpoint says what was trained."""
     from bilateral.losses import TrialTerms, hidden_activity
     from bilateral.rollout import run_trials
-    from envs.tasks import make_task
+    from bilateral_envs.tasks import make_task
 
     config = tiny(
         task="hold", variant="bi-spec", cell="gru", nondominant="impedance", total_batches=12, learning_rate=1e-2

@@ -5,7 +5,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-import envs
+import bilateral_envs
 from bilateral.video import overlay_box, render_rollout, side_by_side, write_video
 
 
@@ -18,7 +18,7 @@ def green(frame: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("size", [(640, 480), (480, 480)])
 @pytest.mark.parametrize("target", [(0.63, 0.0), (-0.54, 0.3), (0.0, 0.63), (0.3, -0.1)])
 def test_a_target_anywhere_in_the_workspace_is_in_the_frame(size, target):
-    env = gym.make(envs.ENV_IDS["reach"], render_mode="rgb_array", width=size[0], height=size[1])
+    env = gym.make(bilateral_envs.ENV_IDS["reach"], render_mode="rgb_array", width=size[0], height=size[1])
     env.reset(seed=0, options={"target": np.array(target)})
     frame = env.render()
     env.close()

@@ -5,7 +5,7 @@ run again: finished runs are skipped, runs cut short resume from their checkpoin
 result is detected and redone (``bilateral.grid.run``). A grid directory holds::
 
     grid.json                          what the grid is (budget, methods, variants, tasks, cells, losses, seeds)
-    test_sets/{reach,hold,hold_push}.npz   the fixed test trials, replayable with envs.Trials.from_file
+    test_sets/{reach,hold,hold_push}.npz   the fixed test trials, replayable with bilateral_envs.Trials.from_file
     runs/{method}/{task}/{variant}[+{cell}][+{loss}]/seed{N}/   one run (bilateral.grid.spec reads a path)
         config.json, metrics.csv, tensorboard/, checkpoint.pt, model.pt, summary.json   (training)
         evaluation.parquet             per-trial metrics, intact and under every lesion

@@ -84,7 +84,7 @@ def run_one(spec: RunSpec, root: str | Path, budget: Budget) -> dict:
     """
     from bilateral.checkpoint import RunStateError
     from bilateral.evaluation import EVALUATION_VERSION, evaluate
-    from envs.tasks import Trials
+    from bilateral_envs.tasks import Trials
 
     root = Path(root)
     run_dir = spec.directory(root)

@@ -32,7 +32,7 @@ trainer did before in:
 Kept apart from it, and why: the output bias starts at -3 (the example's zero bias drives the arm
 onto its joint limits, where nothing is learnt: DESIGN §5); Adam's epsilon is PyTorch's 1e-8
 (Keras: 1e-7); seeds are ours. The example's observations are of the current state (MotorNet's
-default delay), as ours are by default (``envs.batch``).
+default delay), as ours are by default (``bilateral_envs.batch``).
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ from bilateral.io import atomic_path, remove_stale_temporaries, write_json
 from bilateral.losses import LOSS_TERMS, TrialTerms, loss_weights
 from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
-from envs.batch import ArmBatch
-from envs.tasks import Trials, make_task
+from bilateral_envs.batch import ArmBatch
+from bilateral_envs.tasks import Trials, make_task
 
 
 def learning_rate(config: TrainConfig, batch: int) -> float:

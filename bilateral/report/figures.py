@@ -17,7 +17,7 @@ from bilateral.grid import RunSpec, finished_runs
 from bilateral.io import atomic_path
 from bilateral.report.statistics import PAPER, Combination, t_interval
 from bilateral.report.units import label, scale
-from envs.tasks import DT
+from bilateral_envs.tasks import DT
 
 BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilateral")
 LESIONS = ("none", *LESION_NAMES)

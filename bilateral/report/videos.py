@@ -24,7 +24,7 @@ def side_by_side_video(
     another; each panel's overlay names its variant, the task and the trial's time and distance."""
     from bilateral.methods import load_trained
     from bilateral.video import caption_of, render_trained, side_by_side, write_video
-    from envs.tasks import Trials
+    from bilateral_envs.tasks import Trials
 
     runs = runs_by_variant(root, method, task)
     variants = [v for v in variants if v in runs and (runs[v] / "model.pt").exists()]

@@ -31,7 +31,7 @@ from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 
 from bilateral.methods.rl.policy import BilateralPolicy
 from bilateral.routing import route_gradients
-from envs.terms import TASK_TERMS, check_weights
+from bilateral_envs.terms import TASK_TERMS, check_weights
 
 
 class MultiObjectiveRolloutBuffer(RolloutBuffer):
@@ -95,7 +95,7 @@ class BilateralPPO(PPO):
 
     Args:
         objectives: a list of one or two reward weightings, ``{term: weight}`` over
-            ``envs.terms.TASK_TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
+            ``bilateral_envs.terms.TASK_TERMS``: ``[left, right]`` for a specialised bilateral policy (gradients
             routed), or ``[shared]`` for any other policy (plain PPO on that reward).
         scale_rewards: divide each objective's rewards by the running standard deviation of its
             discounted return (``return_rms``), as ``VecNormalize`` does (without its +-10 clip).

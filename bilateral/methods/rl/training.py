@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import envs
+import bilateral_envs
 from bilateral import checkpoint
 from bilateral.config import LOSS_PRESETS, VARIANTS, RLConfig, get_variant
 from bilateral.io import atomic_path, write_json, write_text
-from envs.terms import TASK_TERMS
+from bilateral_envs.terms import TASK_TERMS
 
 VALIDATION_STREAM = 3  # the validation trials' stream of the run's seed (the distal teacher's too)
 
@@ -79,7 +79,7 @@ def make_env(config: RLConfig, n_envs: int | None = None):
         **{f"{term}_weight": reward.get(term, 0.0) for term in TASK_TERMS},
     }
     return make_vec_env(
-        envs.ENV_IDS[config.task],
+        bilateral_envs.ENV_IDS[config.task],
         n_envs=n_envs or config.n_envs,
         seed=config.seed,
         vec_env_cls=DummyVecEnv,
@@ -180,7 +180,7 @@ class _Progress:
 
 def validation_trials(config: RLConfig):
     """The fixed validation trials of a run: ``eval_trials`` drawn from its seed."""
-    from envs.tasks import make_task
+    from bilateral_envs.tasks import make_task
 
     rng = np.random.default_rng([config.seed, VALIDATION_STREAM])
     return make_task(config.task).draw(rng, config.eval_trials, config.trial_steps)

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import mujoco
 import numpy as np
 
-from envs.tasks import Task, Trials
+from bilateral_envs.tasks import Task, Trials
 
 N_OBS = 16
 N_STATE = 10  # qpos (2), qvel (2), muscle activation (6): the state the controller's actions change

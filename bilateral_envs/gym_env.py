@@ -13,10 +13,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.batch import HAND, N_OBS, ArmBatch
-from envs.rendering import ArmRenderer, ArmViewer
-from envs.tasks import DT, HoldPosition, RandomReach, Task
-from envs.terms import NON_SPECIALISED, check_weights, compute_terms, weighted_sum
+from bilateral_envs.batch import HAND, N_OBS, ArmBatch
+from bilateral_envs.rendering import ArmRenderer, ArmViewer
+from bilateral_envs.tasks import DT, HoldPosition, RandomReach, Task
+from bilateral_envs.terms import NON_SPECIALISED, check_weights, compute_terms, weighted_sum
 
 DEFAULT_TRIAL_STEPS = 50
 TRAIL_STEPS = 40  # the hand's trail in rendered frames: its last 0.4 s, fading

@@ -14,7 +14,7 @@ before its first state the hand is where it starts.
 
 from __future__ import annotations
 
-from envs.tasks import DT
+from bilateral_envs.tasks import DT
 
 TASK_TERMS = ("position_l1", "position_mse10", "excitation", "hand_speed", "hand_acceleration")
 # The paper's non-specialised weights of these terms (DESIGN §4): the environments' default reward,

@@ -2,7 +2,7 @@
 the hand's fading trail, and the forces on the hand.
 
 Off-screen rendering needs an OpenGL back end; on a machine without a display set
-``MUJOCO_GL=egl`` (``envs`` does so when neither ``MUJOCO_GL`` nor ``DISPLAY`` is set).
+``MUJOCO_GL=egl`` (``bilateral_envs`` does so when neither ``MUJOCO_GL`` nor ``DISPLAY`` is set).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.arm import Arm, default_arm
+from bilateral_envs.arm import Arm, default_arm
 
 DT = 0.01  # s, control period = physics time step
 
