@@ -7,7 +7,7 @@ clashes with other installs). Import ``bilateral_envs`` instead.
 import sys
 import warnings
 
-import bilateral_envs
+import bilateral_envs  # noqa: F401 (registers the environments; its modules are aliased below)
 
 warnings.warn(
     "the package 'envs' is now 'bilateral_envs'; 'import envs' will stop working in the next release",
