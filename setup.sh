@@ -9,9 +9,10 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-# torch is named in the same pip call, pinned to the CPU build that lies on this machine's disk:
+# torch is named in the same pip call, pinned to the CPU build that lies on this machine's disk (--no-compile:
+# modules are compiled when first imported, not all of torch and ray at install time, 40 s less);
 # left to choose freely, pip would fetch a multi-GB CUDA build.
-.venv/bin/python -m pip install --disable-pip-version-check --quiet "torch==2.13.0" -e ".[dev]"
+.venv/bin/python -m pip install --disable-pip-version-check --quiet --no-compile "torch==2.13.0" -e ".[dev]"
 
 if [ "${MAIN_JOB:-1}" != "0" ]; then
     export MUJOCO_GL=${MUJOCO_GL:-egl}  # off-screen rendering without a display

@@ -26,9 +26,8 @@ import time
 
 import torch
 
-from bilateral.config import TrainConfig
 from bilateral.evaluation import HEADLINE, headline
-from bilateral.methods.distal import Trainer
+from bilateral.methods.distal import TrainConfig, Trainer
 
 CASES = {  # (task, variant, aim in metres)
     "reach_bi": ("reach", "bi", 0.02),

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from bilateral.config import RLConfig, TrainConfig
 from bilateral.evaluation import headline
-from bilateral.methods.distal import Trainer
+from bilateral.methods.distal import TrainConfig, Trainer
+from bilateral.methods.rl import RLConfig
 
 
 def run_distal(cap: float, target: float, every: float, out: Path, test_trials: int, overrides: dict) -> dict:

@@ -23,10 +23,9 @@ import time
 
 import torch
 
-from bilateral.config import LOSS_PRESETS, TrainConfig
 from bilateral.controllers import Bilateral
-from bilateral.losses import TrialTerms
-from bilateral.methods.distal import Trainer
+from bilateral.losses import LOSS_PRESETS, TrialTerms
+from bilateral.methods.distal import TrainConfig, Trainer
 from bilateral.rollout import Trajectory, layer_activity
 
 BATCH, STEPS = 64, 50

@@ -1,6 +1,8 @@
 """The ``bilateral`` command line. Its training and grid options are the fields of the configuration
-dataclasses (``bilateral.config``), so every setting can be given and none is declared twice.
-Importing this module imports neither torch nor pandas (``--help`` stays fast)."""
+dataclasses (``bilateral.settings``), so every setting can be given and none is declared twice.
+``bilateral train``'s options are the chosen method's own (``--method``, and for the distal teacher
+``--preset``, are read first; ``--help`` then shows the values that will be used). Importing this
+module imports neither torch nor pandas (``--help`` stays fast)."""
 
 from __future__ import annotations
 
@@ -9,19 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from bilateral.config import (
-    BUDGETS,
-    DEFAULT_CELL,
-    LESIONS,
-    TASKS,
-    TRAINING_PRESETS,
-    VARIANTS,
-    Execution,
-    RLConfig,
-    TrainConfig,
-    add_options,
-    from_options,
-)
+from bilateral.grid.settings import BUDGETS, Execution
+from bilateral.methods import METHODS
+from bilateral.methods.distal.config import TRAINING_PRESETS, TrainConfig
+from bilateral.settings import add_options, from_options
+from bilateral.variants import CELLS, DEFAULT_CELL, LESION_MEANINGS, LESIONS, VARIANTS
+from bilateral_envs.arm import N_MUSCLES
+from bilateral_envs.tasks import TASK_NAMES as TASKS
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -35,7 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
     for task in TASKS:
         rollout = render_rollout(
             task,
-            lambda obs: rng.uniform(0, 1, 6),
+            lambda obs: rng.uniform(0, 1, N_MUSCLES),
             seed=args.seed,
             steps=args.steps,
             caption=f"random excitations · {task}",
@@ -48,37 +44,41 @@ def _demo(args: argparse.Namespace) -> int:
 
 def training_config(args: argparse.Namespace):
     """The configuration ``bilateral train``'s options describe: a ``TrainConfig`` (distal teacher,
-    from ``--preset``) or an ``RLConfig``; an option of the other kind is refused by name."""
-    distal = args.method == "distal"
-    cls, other = (TrainConfig, RLConfig) if distal else (RLConfig, TrainConfig)
-    chosen = {"method", "preset"}  # the command's own options, not fields to set
-    given = {
-        k: v for k, v in (from_options(args, TrainConfig) | from_options(args, RLConfig)).items() if k not in chosen
-    }
-    if not distal and given.get("cell", DEFAULT_CELL) != DEFAULT_CELL:
-        raise ValueError(
-            f"--cell {given['cell']}: {args.method} trains dense (feedforward) controllers only, SB3's policies "
-            "are not recurrent; recurrent hemispheres are trained with --method distal"
-        )
-    foreign = sorted(set(given) - set(from_options(args, cls)))
-    if foreign:
-        options = ", ".join(f"--{name.replace('_', '-')}" for name in foreign)
-        raise ValueError(f"{options}: not a setting of {args.method} (it is one of {other.__name__})")
-    if distal:
+    from ``--preset``) or the RL method's ``RLConfig``."""
+    given = {k: v for k, v in from_options(args, _config_class(args.method)).items() if k not in ("method", "preset")}
+    if args.method == "distal":
         return TrainConfig.from_preset(args.preset, **given)
-    if args.preset != "paper":
-        raise ValueError("--preset chooses the distal teacher's hyper-parameters; RL methods take their own")
-    return RLConfig.make({**given, "method": args.method})
+    from bilateral import methods
+    from bilateral.methods.rl.config import RLConfig
+
+    config = RLConfig.make({**given, "method": args.method})
+    reason = methods.get(args.method).unsupported(config.variant, args.cell)
+    if reason:
+        raise ValueError(f"--cell {args.cell}: {reason}")
+    return config
+
+
+def _config_class(method: str):
+    if method == "distal":
+        return TrainConfig
+    from bilateral.methods.rl.config import RLConfig
+
+    return RLConfig
 
 
 def _train(args: argparse.Namespace) -> int:
     """Train one controller: with the distal teacher (losses on the hand backpropagated through
     MuJoCo, the default) or with reinforcement learning (stable-baselines3 PPO, SAC, BilateralPPO).
-    Every setting of bilateral.config.TrainConfig (distal) or RLConfig (RL) is an option."""
+    Every setting of the method's configuration (TrainConfig for the distal teacher, RLConfig for RL) is
+    an option: bilateral train --method NAME --help lists them."""
     from bilateral import methods
 
     config = training_config(args)
     summary = methods.get(args.method).train(config, args.out, resume=args.resume, progress=not args.quiet)
+    if args.method != "distal":  # the RL run's curves, from its logs
+        from bilateral.report.figures import rl_training_figure
+
+        rl_training_figure(Path(args.out), Path(args.out) / "training.png")
     print(json.dumps(summary))
     return 0
 
@@ -180,16 +180,17 @@ def _add_demo(sub) -> None:
     demo.set_defaults(func=_demo)
 
 
-def _add_train(sub) -> None:
-    from bilateral.methods import METHODS
-
+def _add_train(sub, method: str = "distal", preset: str = "paper") -> None:
+    """``bilateral train`` with the options of ``method`` (and, for the distal teacher, their values
+    under ``preset`` as the defaults shown)."""
     variants = "; ".join(f"{v.name}: {v.stands_for}" for v in VARIANTS.values())
+    lesions = "; ".join(f"{name}: {meaning}" for name, meaning in LESION_MEANINGS.items())
     train = sub.add_parser(
         "train",
         help="train a controller (distal teacher through MuJoCo, or RL)",
         description=_train.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"variants -- {variants}",
+        epilog=f"variants -- {variants}\nlesions (evaluate, render) -- {lesions}",
     )
     train.add_argument("--out", required=True, help="run directory (created; holds checkpoints and logs)")
     train.add_argument(
@@ -197,21 +198,36 @@ def _add_train(sub) -> None:
         choices=list(METHODS),
         default="distal",
         help="distal teacher (default); SB3's stock PPO or SAC with MlpPolicy (unilateral variants); or "
-        "BilateralPPO with the distal teacher's controllers (all variants). RL methods need the rl extra",
-    )
-    train.add_argument(
-        "--preset",
-        choices=sorted(TRAINING_PRESETS),
-        default="paper",
-        help="the distal teacher's hyper-parameters: 'paper' (the authors' example) or 'strong' (ours: a "
-        "competent controller fast); options below override it (default: paper)",
+        "BilateralPPO with the distal teacher's controllers (all variants). RL methods need the rl extra. "
+        "The options below are the chosen method's: see bilateral train --method NAME --help",
     )
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_options(train, TrainConfig, skip=("preset",), group="settings (bilateral.config.TrainConfig)")
-    add_options(
-        train, RLConfig, skip=("method",), group="RL settings (bilateral.config.RLConfig; those above apply too)"
-    )
+    if method == "distal":
+        train.add_argument(
+            "--preset",
+            choices=sorted(TRAINING_PRESETS),
+            default="paper",
+            help="the distal teacher's hyper-parameters: 'paper' (the authors' example) or 'strong' (ours: a "
+            "competent controller fast); options below override it, and show its values (default: paper)",
+        )
+        add_options(
+            train,
+            TrainConfig,
+            skip=("preset",),
+            group=f"distal teacher settings (TrainConfig; defaults: the {preset} preset's)",
+            defaults=TrainConfig.preset_values(preset),
+        )
+    else:
+        config_class = _config_class(method)
+        group = train.add_argument_group(f"{method} settings ({config_class.__name__})")
+        group.add_argument(
+            "--cell",
+            choices=CELLS,
+            default=DEFAULT_CELL,
+            help="hemisphere layers: RL methods train dense (feedforward) controllers only (default: dense)",
+        )
+        add_options(group, config_class, skip=("method",))
     train.set_defaults(func=_train)
 
 
@@ -227,13 +243,14 @@ def _add_grid(sub) -> None:
     grid.set_defaults(func=_grid)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(method: str = "distal", preset: str = "paper") -> argparse.ArgumentParser:
+    """The whole command line; ``bilateral train``'s options are ``method``'s (``preset``'s values)."""
     parser = argparse.ArgumentParser(
         prog="bilateral", description="Bilateral neural-network motor controllers on a MuJoCo six-muscle arm."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(sub)
-    _add_train(sub)
+    _add_train(sub, method, preset)
 
     evaluate = sub.add_parser(
         "evaluate", help="score a trained controller on the fixed test trials", description=_evaluate.__doc__
@@ -271,9 +288,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen(argv: list[str]) -> tuple[str, str]:
+    """``bilateral train``'s ``--method`` and ``--preset``, read before its other options are known (a
+    value that is not a choice is left to the full parser, which says what the choices are)."""
+    chosen = {"--method": "distal", "--preset": "paper"}
+    choices = {"--method": METHODS, "--preset": TRAINING_PRESETS}
+    if argv[:1] == ["train"]:
+        for i, item in enumerate(argv):
+            name, equals, value = item.partition("=")
+            if name in chosen:
+                value = value if equals else (argv[i + 1] if i + 1 < len(argv) else "")
+                if value in choices[name]:
+                    chosen[name] = value
+    return chosen["--method"], chosen["--preset"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    method, preset = _chosen(argv)
+    parser = build_parser(method, preset)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        hint = (
+            f": not an option of {method} (bilateral train --method {method} --help lists its options)"
+            if args.command == "train"
+            else f" (bilateral {args.command} --help lists its options)"
+        )
+        parser.exit(2, f"bilateral {args.command}: error: unrecognized arguments: {' '.join(unknown)}{hint}\n")
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as error:

@@ -28,10 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bilateral.config import CALLOSUM_KINDS, CELLS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS, check_choice
+from bilateral.compat import renamed_unilateral_stack
+from bilateral.settings import check_choice
+from bilateral.variants import CALLOSUM_KINDS, CELLS, HEMISPHERE_WEIGHTS, INITIALISATIONS, LESIONS, get_variant
+from bilateral_envs.arm import N_MUSCLES
 from bilateral_envs.batch import N_OBS  # the observations the controllers read
-
-N_MUSCLES = 6
 
 
 @dataclass
@@ -175,7 +176,7 @@ class Unilateral(Controller):
     def __init__(self, width: int = 10, depth: int = 2, output_bias: float = -3.0, cell: str = "dense") -> None:
         super().__init__(width, output_bias)
         self.stack = Hemisphere(width, depth, cell=cell)
-        self.register_load_state_dict_pre_hook(_renamed_stack)  # called with the module first
+        self.register_load_state_dict_pre_hook(renamed_unilateral_stack)  # weights of earlier versions load
 
     def forward(self, obs: torch.Tensor, state: dict[str, list[torch.Tensor]] | None = None) -> ControllerOutput:
         h, layers = obs, []
@@ -183,12 +184,6 @@ class Unilateral(Controller):
             h = self.stack.layer(k, h, None if state is None else state["unilateral"][k])
             layers.append(h)
         return ControllerOutput(self._excitation(h), {"unilateral": layers})
-
-
-def _renamed_stack(module, state_dict, prefix, *args) -> None:
-    """Weights saved when ``Unilateral.stack`` was called ``hidden`` still load."""
-    for key in [k for k in state_dict if k.startswith(f"{prefix}hidden.")]:
-        state_dict[f"{prefix}stack." + key[len(prefix) + len("hidden.") :]] = state_dict.pop(key)
 
 
 class Bilateral(Controller):
@@ -294,3 +289,27 @@ def build_controller(
         raise ValueError(f"structure must be 'unilateral' or 'bilateral', got {structure!r}")
     model.initialise(init)
     return model
+
+
+def controller_arguments(config) -> dict:
+    """``build_controller``'s arguments for a run's configuration (a ``TrainConfig`` or an ``RLConfig``):
+    the variant's structure and callosum, and the configuration's sizes, cell and initialisation."""
+    variant = get_variant(config.variant)
+    return {
+        "structure": variant.structure,
+        "width": config.width,
+        "depth": config.depth,
+        "callosum": config.callosum_kind if variant.callosum else None,
+        "output_bias": config.output_bias,
+        "init": config.init,
+        "hemisphere_weights": config.hemisphere_weights,
+        "cell": config.cell,
+    }
+
+
+def controller_for(config) -> Controller:
+    """The controller of ``config``'s variant, initialised from ``config.seed`` (the caller's random
+    generator is left as it was)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        return build_controller(**controller_arguments(config))

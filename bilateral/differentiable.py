@@ -68,10 +68,22 @@ import torch
 from mujoco.batch import Batch
 
 from bilateral.rollout import Trajectory, layer_activity
-from bilateral_envs.batch import HAND, INTEGRATION_SPEC, N_SENSORS, N_STATE, ArmBatch, check_excitation, delayed
+from bilateral_envs.arm import N_MUSCLES
+from bilateral_envs.batch import (
+    HAND,
+    INTEGRATION_SPEC,
+    MUSCLE_VELOCITIES,
+    N_SENSORS,
+    N_STATE,
+    PROPRIOCEPTION,
+    PROPRIOCEPTIVE,
+    VISION,
+    ArmBatch,
+    check_excitation,
+    delayed,
+)
 from bilateral_envs.tasks import Trials
 
-N_MUSCLES = 6
 PERTURBED = 2  # finite-difference columns: qpos 0, qpos 1
 STATE = slice(1, 11)  # x = (qpos, qvel, act) inside an mjSTATE_INTEGRATION row (after time)
 POSITION_VELOCITY = slice(1, 5)
@@ -323,7 +335,7 @@ class JacobianStepper:
         sensors = np.zeros((T + 1, n, N_SENSORS, 4))
         sensed = self._sensed[:T].reshape(T, 1 + PERTURBED, n, N_SENSORS)
         sensors[:T, :, :, :2] = ((sensed[:, 1:] - sensed[:, :1]) / eps).transpose(0, 2, 3, 1)
-        sensors[:T, :, 6:12, 2:4] = R  # muscle velocities = R qvel
+        sensors[:T, :, MUSCLE_VELOCITIES, 2:4] = R  # muscle velocities = R qvel
         sensors[T] = self._sensor_jacobian()
         jac = TrialJacobians(pv, pa, aa, au, sensors, np.zeros((T, n), dtype=bool), np.zeros((T, n), dtype=bool))
         # where a constraint is active the closed form does not hold (module docstring)
@@ -383,7 +395,7 @@ class JacobianStepper:
         C = np.zeros((n, N_SENSORS, 4))
         moved = self._perturbed_sensors.reshape(PERTURBED, n, N_SENSORS) - self._sensors
         C[:, :, :2] = moved.transpose(1, 2, 0) / self.eps
-        C[:, 6:12, 2:4] = self._moment_arms(self._moment[:, : self._moment_nnz])
+        C[:, MUSCLE_VELOCITIES, 2:4] = self._moment_arms(self._moment[:, : self._moment_nnz])
         return C
 
 
@@ -555,8 +567,8 @@ class ClosedLoop:
         for t in range(T - 1, -1, -1):
             mu[t] = g_u[:, t] + lam_a * jac.au[t]
             g_o = controller.vjp(t, mu[t])
-            g_sensors[delayed(t, dp), :, :, 0, :12] += g_o[..., :12] * scale
-            g_sensors[delayed(t, dv), :, :, 0, HAND] += g_o[..., 12:14]
+            g_sensors[delayed(t, dp), :, :, 0, PROPRIOCEPTIVE] += g_o[..., PROPRIOCEPTION] * scale
+            g_sensors[delayed(t, dv), :, :, 0, HAND] += g_o[..., VISION]
             if t > 0:
                 lam_pv, lam_a = (
                     lam_pv @ jac.pv[t] + g_sensors[t] @ jac.sensors[t],

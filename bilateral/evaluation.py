@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from bilateral import metrics
-from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
-from bilateral.controllers import Bilateral, Controller
-from bilateral.rollout import run_policy
+from bilateral.controllers import Bilateral
+from bilateral.rollout import ControllerPolicy, run_policy
 from bilateral_envs.tasks import DT, PushSchedule, Trials, make_task
 
 TEST_SEED = 20240125
@@ -100,30 +98,6 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
     }
 
 
-class ControllerPolicy:
-    """``act(observations) -> excitations`` of a torch controller (no gradients), keeping a recurrent
-    controller's state from step to step; ``reset()`` starts new trials."""
-
-    def __init__(self, model: Controller) -> None:
-        self.model, self.dtype = model, next(model.parameters()).dtype
-        self.state = None
-
-    def reset(self) -> None:
-        self.state = None
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out = self.model(torch.from_numpy(obs).to(self.dtype), self.state)
-        if self.model.recurrent:
-            self.state = out.layers
-        return out.excitation.numpy()
-
-
-def controller_policy(model: Controller) -> ControllerPolicy:
-    """A torch controller as a policy for ``run_policy`` and the renderer."""
-    return ControllerPolicy(model)
-
-
 def lesions_of(model) -> list[str | None]:
     """The intact model first, then every lesion it supports (none for unilateral or RL policies)."""
     if isinstance(model, Bilateral):
@@ -163,7 +137,7 @@ def evaluate(
     rows, traces = [], {}
 
     def run(test: Trials) -> tuple[np.ndarray, np.ndarray]:
-        policy = act or controller_policy(model)
+        policy = act or ControllerPolicy(model)
         return run_policy(policy, arms, test, np.random.default_rng([TEST_SEED, TEST_NOISE_STREAM]))
 
     try:
@@ -181,8 +155,8 @@ def evaluate(
                         "method": method,
                         "task": config.task,
                         "variant": config.variant,
-                        "cell": getattr(config, "cell", DEFAULT_CELL),  # an RL config: SB3's dense policies
-                        "nondominant": getattr(config, "nondominant", DEFAULT_NONDOMINANT),
+                        "cell": config.cell,
+                        "nondominant": config.nondominant,
                         "seed": config.seed,
                         "lesion": lesion or "none",
                         "trial": i,

@@ -1,4 +1,4 @@
-"""The paper's losses (DESIGN §4): per-term functions, the three presets, and a whole trial's loss.
+"""The paper's losses (DESIGN §4): the loss presets, per-term functions, and a whole trial's loss.
 
 The position and excitation terms are the tasks' own (``bilateral_envs.terms``, shared with the
 environments' rewards); the ``hidden`` term belongs to the controllers and is defined here.
@@ -23,12 +23,35 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
-
-from bilateral.config import LOSS_PRESETS
 from bilateral_envs.tasks import DT
-from bilateral_envs.terms import TASK_TERMS, compute_terms, weighted_sum
+from bilateral_envs.terms import NON_SPECIALISED, TASK_TERMS, compute_terms, weighted_sum
+
+if TYPE_CHECKING:  # torch is imported where a loss is computed: configurations read the presets only
+    import torch
+
+# The loss presets (DESIGN §4, the authors' example): the weight of each term.
+# The hidden-activity term is one per layer and hemisphere; "hidden" weights every layer,
+# "hidden.<layer>" one layer (the module docstring says why the specialised presets read as they do).
+# "impedance" is beyond the paper: a non-dominant loss after the dynamic-dominance account of
+# handedness (Sainburg 2002, 2005: the non-dominant arm specialises in impedance control, position
+# stability), pricing the hand's motion while the target is still rather than muscle effort, which
+# holding against a load needs (co-contraction); its hidden terms are the non-dominant preset's.
+LOSS_PRESETS: dict[str, dict[str, float]] = {
+    "non-specialised": {**NON_SPECIALISED, "hidden": 0.01},
+    "dominant": {"position_l1": 5.0, "hidden": 0.01, "hidden.left.0": 0.02},
+    "non-dominant": {"position_mse10": 5.0, "excitation": 2.0, "hidden": 0.01, "hidden.left.0": 0.0},
+    "impedance": {
+        "position_mse10": 5.0,
+        "hand_speed": 1.0,
+        "hand_acceleration": 1e-3,
+        "hidden": 0.01,
+        "hidden.left.0": 0.0,
+    },
+}
+NONDOMINANT_LOSSES = {"paper": "non-dominant", "impedance": "impedance"}  # a run's non-dominant loss -> preset
+DEFAULT_NONDOMINANT = next(iter(NONDOMINANT_LOSSES))  # the paper's
 
 LOSS_TERMS = (*TASK_TERMS, "hidden")
 LAYER_WEIGHT = re.compile(r"hidden\.(left|right|unilateral)\.\d+")  # one layer's hidden-term weight
@@ -52,7 +75,7 @@ def check_term(name: str) -> None:
 
 
 def loss_weights(preset: str, overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """A preset's term weights (``bilateral.config.LOSS_PRESETS``), with optional overrides
+    """A preset's term weights (``LOSS_PRESETS``), with optional overrides
     (``{"hidden": 0.0}``, ...)."""
     try:
         weights = dict(LOSS_PRESETS[preset])
@@ -84,6 +107,8 @@ class TrialTerms:
     def compute(cls, trajectory) -> TrialTerms:
         """From a ``Trajectory``: hand positions after each step (x_1..x_T, with those before them for
         the motion terms; the trial starts at rest), targets, excitations and each hidden layer's activity."""
+        import torch
+
         hand = trajectory.hand  # x_0 .. x_T
         before = torch.cat([hand[:1], hand[:-2]])  # x_0, x_0, x_1, ..., x_{T-2}
         steps = compute_terms(hand[1:], trajectory.target, trajectory.excitation.double(), hand[:-1], before)

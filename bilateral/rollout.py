@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from bilateral_envs.arm import N_MUSCLES
 from bilateral_envs.batch import ArmBatch
 from bilateral_envs.tasks import Trials
 
@@ -27,11 +28,6 @@ class Trajectory:
     layers: dict[str, torch.Tensor] = field(default_factory=dict)
     fallback: int = 0  # differentiable runs: trial-steps whose activation columns were finite differences
 
-    @property
-    def hidden(self) -> torch.Tensor:
-        """All hidden layers side by side, (T, N, units)."""
-        return torch.cat(list(self.layers.values()), dim=-1)
-
 
 def layer_activity(steps: list[dict[str, list[torch.Tensor]]]) -> dict[str, torch.Tensor]:
     """Per-step ``ControllerOutput.layers`` stacked over time, named ``"{stack}.{k}"``."""
@@ -42,23 +38,40 @@ def layer_activity(steps: list[dict[str, list[torch.Tensor]]]) -> dict[str, torc
     }
 
 
-def run_trials(controller, arms: ArmBatch, trials: Trials, rng: np.random.Generator | None = None) -> Trajectory:
-    """Run ``controller`` on ``trials`` (one per arm of ``arms``) without autograd."""
-    dtype = next(controller.parameters()).dtype
-    steps = []
+class ControllerPolicy:
+    """``act(observations (N, 16)) -> excitations (N, 6)`` of a torch controller, without gradients: the
+    one place a controller is stepped outside training. It carries a recurrent controller's state from
+    step to step (``reset()`` starts new trials) and, with ``record``, keeps each step's layer activity
+    (``steps``)."""
 
-    def act(obs: np.ndarray) -> np.ndarray:
-        out = controller(torch.from_numpy(obs).to(dtype), steps[-1] if steps and controller.recurrent else None)
-        steps.append(out.layers)
+    def __init__(self, model, record: bool = False) -> None:
+        self.model, self.dtype, self.record = model, next(model.parameters()).dtype, record
+        self.state = None
+        self.steps: list[dict[str, list[torch.Tensor]]] = []
+
+    def reset(self) -> None:
+        self.state, self.steps = None, []
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = self.model(torch.from_numpy(obs).to(self.dtype), self.state)
+        if self.model.recurrent:
+            self.state = out.layers
+        if self.record:
+            self.steps.append(out.layers)
         return out.excitation.numpy()
 
-    with torch.no_grad():
-        hand, excitation = run_policy(act, arms, trials, rng)
+
+def run_trials(controller, arms: ArmBatch, trials: Trials, rng: np.random.Generator | None = None) -> Trajectory:
+    """Run ``controller`` on ``trials`` (one per arm of ``arms``) without autograd, keeping its layers'
+    activity."""
+    policy = ControllerPolicy(controller, record=True)
+    hand, excitation = run_policy(policy, arms, trials, rng)
     return Trajectory(
         hand=torch.from_numpy(hand),
         excitation=torch.from_numpy(excitation),
         target=torch.from_numpy(trials.target),
-        layers=layer_activity(steps),
+        layers=layer_activity(policy.steps),
     )
 
 
@@ -73,7 +86,7 @@ def run_policy(act, arms: ArmBatch, trials: Trials, rng: np.random.Generator | N
         act.reset()
     obs = arms.reset(trials, rng)
     hand = np.empty((trials.n_steps + 1, arms.n, 2))
-    excitation = np.empty((trials.n_steps, arms.n, 6))
+    excitation = np.empty((trials.n_steps, arms.n, N_MUSCLES))
     hand[0] = arms.hand
     for t in range(trials.n_steps):
         obs = arms.step(act(obs))

@@ -19,6 +19,7 @@ import numpy as np
 import bilateral_envs
 from bilateral import metrics
 from bilateral.io import atomic_path
+from bilateral.plotting import save, subplots
 
 
 @dataclass
@@ -183,8 +184,8 @@ def render_trained(
     lesions included) on the first ``count`` of ``trials`` of ``task`` (default: the one it learnt),
     with the sensory delays and noise it was trained with. Frames carry the overlay: ``caption``
     True says the variant, task and lesion (``caption_of``); a string says that; False, no overlay."""
-    from bilateral.config import Senses
-    from bilateral.evaluation import controller_policy
+    from bilateral.rollout import ControllerPolicy
+    from bilateral.senses import Senses
 
     config = trained.config
     task = task or config.task
@@ -193,7 +194,7 @@ def render_trained(
         caption = caption_of(config.variant, task, getattr(trained.model, "lesion", None))
     return render_trials(
         task,
-        trained.act or controller_policy(trained.model),
+        trained.act or ControllerPolicy(trained.model),
         trials,
         count,
         width=width,
@@ -225,8 +226,6 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 50) -> Pa
 
 def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     """A PNG: the last frame beside the hand path and the hand speed over the trial."""
-    from bilateral.report.figures import subplots
-
     hand = np.array(rollout.hand)
     speed = metrics.speed(hand, 1 / bilateral_envs.DT)
     fig, axes = subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.33, 1, 1]})
@@ -246,7 +245,4 @@ def rollout_figure(path: str | Path, rollout: Rollout, title: str) -> Path:
     axes[2].set_ylabel("hand speed (m/s)")
     axes[2].set_title("hand speed")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    return path
+    return save(fig, path, dpi=100)

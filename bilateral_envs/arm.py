@@ -16,7 +16,14 @@ import numpy as np
 
 MODEL_PATH = Path(__file__).resolve().parent / "assets" / "arm26.xml"
 MUSCLES = ("pectoralis", "deltoid", "brachioradialis", "triceps_lateral", "biceps", "triceps_long")
+N_MUSCLES = len(MUSCLES)
 JOINTS = ("shoulder", "elbow")
+# the model's sensors by name, in groups: each group lies contiguously in ``MjData.sensordata``
+SENSOR_GROUPS = {
+    "muscle_lengths": tuple(f"{m}_length" for m in MUSCLES),  # m
+    "muscle_velocities": tuple(f"{m}_velocity" for m in MUSCLES),  # m/s
+    "hand": ("hand_position",),  # m, (x, y, z)
+}
 MAX_CONTRACTION_VELOCITY = 10.0  # optimal fibre lengths per second (DESIGN §2)
 
 
@@ -24,6 +31,22 @@ MAX_CONTRACTION_VELOCITY = 10.0  # optimal fibre lengths per second (DESIGN §2)
 def compiled_model(path: str | Path = MODEL_PATH) -> mujoco.MjModel:
     """The compiled arm model. Cached: every arm of a process shares one read-only ``MjModel``."""
     return mujoco.MjModel.from_xml_path(str(path))
+
+
+def sensor_slices(model: mujoco.MjModel) -> dict[str, slice]:
+    """Where each of ``SENSOR_GROUPS`` lies in ``sensordata``, found by the sensors' names (a
+    ValueError if one is missing or a group is not contiguous)."""
+    slices = {}
+    for group, names in SENSOR_GROUPS.items():
+        ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, name) for name in names]
+        if min(ids) < 0:
+            raise ValueError(f"the model lacks the sensors {[n for n, i in zip(names, ids, strict=True) if i < 0]}")
+        start = int(model.sensor_adr[ids[0]])
+        stop = int(model.sensor_adr[ids[-1]] + model.sensor_dim[ids[-1]])
+        if stop - start != sum(int(model.sensor_dim[i]) for i in ids) or list(ids) != sorted(ids):
+            raise ValueError(f"the sensors of {group!r} must lie one after another, in the order {names}")
+        slices[group] = slice(start, stop)
+    return slices
 
 
 @dataclass(frozen=True)
@@ -52,7 +75,7 @@ class Arm:
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> Arm:
         m = compiled_model(path)
-        if m.nu != len(MUSCLES) or m.nsensordata != 15:
+        if m.nu != N_MUSCLES or m.nsensordata != sum(s.stop - s.start for s in sensor_slices(m).values()):
             raise ValueError(f"{path} is not the six-muscle arm this package expects")
         for i, name in enumerate(MUSCLES):
             if mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_ACTUATOR, i) != name:

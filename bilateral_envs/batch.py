@@ -27,16 +27,20 @@ from concurrent.futures import ThreadPoolExecutor
 import mujoco
 import numpy as np
 
+from bilateral_envs.arm import N_MUSCLES, compiled_model, sensor_slices
 from bilateral_envs.tasks import Task, Trials
 
 N_OBS = 16
-N_STATE = 10  # qpos (2), qvel (2), muscle activation (6): the state the controller's actions change
-N_SENSORS = 15  # muscle lengths (6), muscle velocities (6), hand position (3)
+N_STATE = 2 + 2 + N_MUSCLES  # qpos (2), qvel (2), muscle activation: the state the controller's actions change
+_SENSORS = sensor_slices(compiled_model())
+N_SENSORS = compiled_model().nsensordata  # muscle lengths (6), muscle velocities (6), hand position (3)
+MUSCLE_LENGTHS, MUSCLE_VELOCITIES = _SENSORS["muscle_lengths"], _SENSORS["muscle_velocities"]  # sensor entries
+PROPRIOCEPTIVE = slice(MUSCLE_LENGTHS.start, MUSCLE_VELOCITIES.stop)  # sensor entries proprioception reads
 STATE_SPEC = mujoco.mjtState.mjSTATE_QPOS | mujoco.mjtState.mjSTATE_QVEL | mujoco.mjtState.mjSTATE_ACT
 INTEGRATION_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION  # everything a step depends on (controls, forces, ...)
 PROPRIOCEPTION = slice(0, 12)  # observation entries from proprioception
 VISION = slice(12, 14)  # observation entries from vision (hand x, y)
-HAND = slice(12, 14)  # sensor entries of the hand's x, y (m)
+HAND = slice(_SENSORS["hand"].start, _SENSORS["hand"].start + 2)  # sensor entries of the hand's x, y (m)
 
 
 def delayed(t: int, delay: int) -> int:
@@ -62,7 +66,9 @@ def sensor_map(arm) -> tuple[np.ndarray, np.ndarray]:
     backpropagates through). A product by these maps is exact: each column has one nonzero entry.
     """
     P, V = np.zeros((N_SENSORS, N_OBS)), np.zeros((N_SENSORS, N_OBS))
-    P[np.arange(12), np.arange(12)] = arm.proprioception_scale
+    P[np.arange(PROPRIOCEPTIVE.start, PROPRIOCEPTIVE.stop), np.arange(PROPRIOCEPTION.start, PROPRIOCEPTION.stop)] = (
+        arm.proprioception_scale
+    )
     V[HAND, VISION] = np.eye(2)
     return P, V
 
@@ -78,9 +84,9 @@ def observation_offset(arm, target: np.ndarray) -> np.ndarray:
 def check_excitation(excitation, n: int) -> np.ndarray:
     """Excitations as a new float array of shape (n, 6), clipped to [0, 1]; NaN or inf raise ValueError."""
     u = np.array(excitation, dtype=np.float64)
-    if u.size != n * 6:
-        raise ValueError(f"excitation must hold {n} x 6 values (one per muscle), got shape {u.shape}")
-    u = u.reshape(n, 6)
+    if u.size != n * N_MUSCLES:
+        raise ValueError(f"excitation must hold {n} x {N_MUSCLES} values (one per muscle), got shape {u.shape}")
+    u = u.reshape(n, N_MUSCLES)
     # one sum: NaN and inf propagate into it (for a few values Python's sum is cheaper than NumPy's)
     if not math.isfinite(sum(u.flat) if n == 1 else u.sum()):
         bad = np.argwhere(~np.isfinite(u))[0]
@@ -140,7 +146,7 @@ class ArmBatch:
         self._force = np.zeros((n, 1, 2))  # load + pushes at every step of the trials, N
         self._pushes = False
         self.sensors = np.zeros((n, N_SENSORS))  # s_t = h(x_t) of the current state
-        self.excitation = np.zeros((n, 6))  # last excitations applied (clipped)
+        self.excitation = np.zeros((n, N_MUSCLES))  # last excitations applied (clipped)
         self.noise = np.zeros((n, 14))  # last observation noise drawn
         self.sensed: list[np.ndarray] = []  # s_0 .. s_t of the running trials
         self._mjdata_current = True  # False once another stepper has moved the arms on (record)
@@ -173,7 +179,7 @@ class ArmBatch:
             d.xfrc_applied[self.arm.hand_body, :2] = self._force[i, 0]
             mujoco.mj_step1(m, d)  # kinematics and sensors of x_0, ready for mj_step2
             self.sensors[i] = d.sensordata
-        self.excitation = np.zeros((self.n, 6))
+        self.excitation = np.zeros((self.n, N_MUSCLES))
         self.sensed = [self.sensors]
         self._mjdata_current = True
         self._offset = observation_offset(self.arm, trials.target)

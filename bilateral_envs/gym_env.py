@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from bilateral_envs.arm import N_MUSCLES
 from bilateral_envs.batch import HAND, N_OBS, ArmBatch
 from bilateral_envs.rendering import ArmRenderer, ArmViewer
 from bilateral_envs.tasks import DT, HoldPosition, RandomReach, Task
@@ -67,7 +68,7 @@ class ArmEnv(gym.Env):
             vision_noise=vision_noise,
         )
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(N_OBS,), dtype=np.float32)
-        self.action_space = spaces.Box(0.0, 1.0, shape=(6,), dtype=np.float32)
+        self.action_space = spaces.Box(0.0, 1.0, shape=(N_MUSCLES,), dtype=np.float32)
         self.render_mode = render_mode
         self.width, self.height = width, height
         self._renderer: ArmRenderer | ArmViewer | None = None

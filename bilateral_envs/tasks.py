@@ -233,6 +233,7 @@ class PushSchedule:
 
 
 TASKS = {"reach": RandomReach, "hold": HoldPosition}
+TASK_NAMES = tuple(TASKS)
 
 
 def make_task(name: str, **kwargs) -> Task:

@@ -18,7 +18,7 @@ from bilateral_envs.tasks import DT
 
 TASK_TERMS = ("position_l1", "position_mse10", "excitation", "hand_speed", "hand_acceleration")
 # The paper's non-specialised weights of these terms (DESIGN §4): the environments' default reward,
-# and, with a hidden-activity term, the non-specialised loss (bilateral.config.LOSS_PRESETS).
+# and, with a hidden-activity term, the non-specialised loss (bilateral.losses.LOSS_PRESETS).
 NON_SPECIALISED = {"excitation": 1.0, "position_l1": 2.5, "position_mse10": 2.5}
 
 

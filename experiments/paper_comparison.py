@@ -4,7 +4,7 @@
     python experiments/paper_comparison.py --budget strong --seeds 5 --out runs/strong
 
 The study written down as a config: ``STUDY`` below is the grid (its options are the fields of
-``bilateral.grid.GridSpec`` and ``bilateral.config.Execution``, as ``bilateral grid``'s are). The run
+``bilateral.grid.GridSpec`` and ``bilateral.grid.settings.Execution``, as ``bilateral grid``'s are). The run
 is resumable: run the same command again after an interruption and only unfinished runs are (re)done.
 See ``bilateral/grid`` for the directory layout and ``bilateral/report`` for what the report holds.
 """
@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 
-from bilateral.config import Execution, add_options, from_options
 from bilateral.grid import GridSpec, run_grid
+from bilateral.grid.settings import Execution
 from bilateral.report import report
+from bilateral.settings import add_options, from_options
 
 STUDY = GridSpec(budget="paper", seeds=5)  # DESIGN §1: every variant on both tasks, the authors' budget
 

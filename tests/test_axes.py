@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 
 from bilateral.cli import main
-from bilateral.config import TrainConfig
 from bilateral.grid import GridSpec, RunSpec, run_grid
-from bilateral.methods.distal import Objective
+from bilateral.methods.distal import Objective, TrainConfig
 from bilateral.report import report
 
 

@@ -11,8 +11,8 @@ ray = pytest.importorskip("ray")
 
 from grid_support import plan_deaths  # noqa: E402
 
-from bilateral.config import BUDGETS  # noqa: E402
 from bilateral.grid import GridSpec, finished_runs, run_grid  # noqa: E402
+from bilateral.grid.settings import BUDGETS  # noqa: E402
 
 # bilateral runs fail on purpose: a bilateral model needs an even width
 ODD = BUDGETS["tiny"].replace(name="tiny-odd", train={**BUDGETS["tiny"].train, "width": 11})

@@ -13,8 +13,7 @@ import torch
 
 from bilateral import checkpoint
 from bilateral.cli import main
-from bilateral.config import TrainConfig
-from bilateral.methods.distal import Trainer, load_controller, train
+from bilateral.methods.distal import TrainConfig, Trainer, load_controller, train
 
 TINY = {
     "width": 16,
@@ -67,7 +66,7 @@ def test_the_same_seed_gives_the_same_curve_and_another_seed_does_not(tmp_path):
 
 KILLED_RUN = """
 import os, signal, sys
-from bilateral.config import TrainConfig
+from bilateral.methods.distal import TrainConfig
 from bilateral.methods.distal import Trainer
 
 class KilledMidRun(Trainer):

@@ -27,9 +27,10 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from bilateral.config import BACKENDS, DEFAULT_CELL, DEFAULT_NONDOMINANT, Budget, Execution
+from bilateral.compat import upgrade_grid_definition, upgrade_results
 from bilateral.grid.local import Tally, run_local
 from bilateral.grid.run import is_finished, make_test_sets, run_one, test_set_path
+from bilateral.grid.settings import BACKENDS, BUDGETS, Budget, Execution
 from bilateral.grid.spec import GridSpec, RunSpec
 from bilateral.io import remove_stale_temporaries, write_json
 
@@ -42,6 +43,7 @@ __all__ = [
     "is_finished",
     "load_results",
     "prepare",
+    "read_definition",
     "run_grid",
     "run_one",
     "test_set_path",
@@ -59,29 +61,25 @@ def prepare(grid: GridSpec, root: str | Path) -> Path:
     definition = grid.definition()
     existing = root / "grid.json"
     if existing.exists():
-        previous = json.loads(existing.read_text())
-        if _budget_of(previous) != grid.budget:
+        previous = read_definition(root)
+        budget = Budget.from_dict(previous["budget"])
+        if budget != grid.budget:
             raise ValueError(
-                f"{root} holds a grid at budget {_budget_of(previous).name!r} ({_budget_of(previous).to_dict()}); "
+                f"{root} holds a grid at budget {budget.name!r} ({budget.to_dict()}); "
                 f"use another --out for budget {grid.budget.name!r}"
             )
-        before = {"cells": [DEFAULT_CELL], "nondominant": [DEFAULT_NONDOMINANT]}  # grids older than these axes
         for key in ("tasks", "variants", "methods", "cells", "nondominant"):
-            definition[key] = sorted(set(previous.get(key, before.get(key, []))) | set(definition[key]), key=str)
+            definition[key] = sorted(set(previous.get(key, [])) | set(definition[key]), key=str)
         definition["seeds"] = max(previous.get("seeds", 0), grid.seeds)
     write_json(existing, definition)
     make_test_sets(root, grid.tasks, grid.budget)
     return root
 
 
-def _budget_of(definition: dict) -> Budget:
-    """The budget a ``grid.json`` records (grids written before budgets were recorded whole: by name)."""
-    from bilateral.config import get_budget
-
-    budget = definition.get("budget")
-    if isinstance(budget, str):
-        return get_budget(budget) if not definition.get("extra") else Budget(name=budget)
-    return Budget.from_dict(budget)
+def read_definition(root: str | Path) -> dict:
+    """A grid directory's ``grid.json``, upgraded to the current format (``bilateral.compat``)."""
+    definition = json.loads((Path(root) / "grid.json").read_text())
+    return upgrade_grid_definition(definition, {name: b.to_dict() for name, b in BUDGETS.items()})
 
 
 def _record_failures(root: Path, results: list[dict]) -> dict:
@@ -108,7 +106,7 @@ def _exclusive(root: Path):
 
 
 def run_grid(grid: GridSpec, root: str | Path, execution: Execution | None = None, **changes) -> dict:
-    """Run every unfinished run of ``grid`` into ``root``, as ``execution`` (``bilateral.config.Execution``,
+    """Run every unfinished run of ``grid`` into ``root``, as ``execution`` (``bilateral.grid.settings.Execution``,
     or its fields as keywords) says: a process pool of ``workers`` here, or Ray tasks of ``cpus_per_run``
     CPUs on the cluster at ``address`` (``bilateral.grid.ray``, also for ``transfer``). A run whose
     worker process dies is tried again up to ``max_retries`` times. Returns counts of finished,
@@ -167,9 +165,4 @@ def load_results(root: str | Path):
     tables = [pd.read_parquet(run / "evaluation.parquet") for run in finished_runs(root)]
     if not tables:
         raise FileNotFoundError(f"no finished runs in {root}")
-    results = pd.concat(tables, ignore_index=True)
-    for column, default in (("cell", DEFAULT_CELL), ("nondominant", DEFAULT_NONDOMINANT)):
-        if column not in results:  # tables written before these axes: the paper's
-            results.insert(results.columns.get_loc("variant") + 1, column, default)
-        results[column] = results[column].fillna(default)
-    return results
+    return upgrade_results(pd.concat(tables, ignore_index=True))

@@ -28,9 +28,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bilateral.config import TRANSFERS, Budget
 from bilateral.grid.local import Tally
 from bilateral.grid.run import run_reporting, test_set_path, test_sets_of
+from bilateral.grid.settings import TRANSFERS, Budget
 from bilateral.grid.spec import RunSpec
 from bilateral.io import give_default_mode
 

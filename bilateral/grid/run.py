@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bilateral import methods
-from bilateral.config import Budget
+from bilateral.grid.settings import Budget
 from bilateral.grid.spec import RunSpec
 from bilateral.io import atomic_path, write_json
 

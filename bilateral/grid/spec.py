@@ -1,7 +1,7 @@
 """What a grid is, and where each of its runs lives: ``GridSpec`` and ``RunSpec`` ⇄ run directory.
 
 A run directory is ``runs/{method}/{task}/{variant}/seed{N}`` under the grid's root; a run of a
-non-default cell or non-dominant loss (``bilateral.config``) adds them to the variant's folder,
+non-default cell or non-dominant loss adds them to the variant's folder,
 ``{variant}+{cell}+{nondominant}`` with the defaults left out, so that the paper's runs keep the plain
 layout. ``RunSpec.from_directory`` reads a path back.
 """
@@ -12,20 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bilateral import methods
-from bilateral.config import (
-    BUDGETS,
-    CELLS,
-    DEFAULT_CELL,
-    DEFAULT_NONDOMINANT,
-    NONDOMINANT_LOSSES,
-    TASKS,
-    VARIANTS,
-    Budget,
-    Settings,
-    get_budget,
-    get_variant,
-    setting,
-)
+from bilateral.grid.settings import BUDGETS, Budget, get_budget
+from bilateral.losses import DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES
+from bilateral.settings import Settings, setting
+from bilateral.variants import CELLS, DEFAULT_CELL, VARIANTS, get_variant
+from bilateral_envs.tasks import TASK_NAMES
 
 DEFAULT_METHODS = ("distal",)
 
@@ -83,7 +74,7 @@ class GridSpec(Settings):
 
     budget: Budget | str = setting("quick", "training budget of every run", choices=tuple(BUDGETS))
     seeds: int = setting(5, "seeds per variant and task")
-    tasks: tuple[str, ...] = setting(TASKS, "tasks", choices=TASKS)
+    tasks: tuple[str, ...] = setting(TASK_NAMES, "tasks", choices=TASK_NAMES)
     variants: tuple[str, ...] = setting(tuple(VARIANTS), "variants", choices=tuple(VARIANTS))
     methods: tuple[str, ...] = setting(
         DEFAULT_METHODS, "training methods: distal, and with the rl extra ppo, sac, bilateral-ppo"
@@ -104,7 +95,7 @@ class GridSpec(Settings):
         if self.seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {self.seeds}")
         for name, given, known in (
-            ("task", self.tasks, TASKS),
+            ("task", self.tasks, TASK_NAMES),
             ("variant", self.variants, VARIANTS),
             ("cell", self.cells, CELLS),
             ("non-dominant loss", self.nondominant, NONDOMINANT_LOSSES),
@@ -114,10 +105,11 @@ class GridSpec(Settings):
                 raise ValueError(f"unknown {name}s {unknown}; choose from {list(known)}")
         for method in self.methods:
             trainer = methods.get(method)  # a clear error for an unknown method or a missing extra
-            if not any(trainer.supports(variant, cell) for variant in self.variants for cell in self.cells):
+            reasons = [trainer.unsupported(variant, cell) for variant in self.variants for cell in self.cells]
+            if all(reasons):
                 raise ValueError(
                     f"method {method!r} trains none of the variants {list(self.variants)} with cells "
-                    f"{list(self.cells)} (the RL methods take dense cells: SB3's policies are not recurrent)"
+                    f"{list(self.cells)}: {reasons[0]}"
                 )
 
     def runs(self, threads: int = 1) -> list[RunSpec]:

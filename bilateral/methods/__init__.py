@@ -12,6 +12,7 @@ added by name through the ``BILATERAL_METHODS`` environment variable (``register
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
+from bilateral.losses import DEFAULT_NONDOMINANT
+from bilateral.variants import DEFAULT_CELL
 
 METHODS: dict[str, str] = {
     "distal": "bilateral.methods.distal:DISTAL",
@@ -47,9 +49,14 @@ class Method(Protocol):
     """What a training method offers the grid and the command line."""
 
     name: str
+    config_class: type  # its configuration: a ``bilateral.settings.Settings`` dataclass
+
+    def unsupported(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> str | None:
+        """Why it cannot train ``variant`` with hemispheres of ``cell`` and non-dominant loss
+        ``nondominant``, or None when it can: the one statement of what a method trains."""
 
     def supports(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
-        """Whether it can train ``variant`` with hemispheres of ``cell`` and non-dominant loss ``nondominant``."""
+        """``unsupported(...) is None``."""
 
     def config(self, spec, budget):
         """The configuration of grid run ``spec`` (task, variant, cell, non-dominant loss, seed, threads)
@@ -79,23 +86,15 @@ def get(name: str) -> Method:
     if ":" not in target:
         raise ValueError(f"unknown method {name!r}; choose one of {list(registered())}")
     module, _, attribute = target.partition(":")
+    extra = " (the RL methods need the rl extra: pip install -e '.[rl]')" if name in METHODS else ""
     try:
-        return getattr(importlib.import_module(module), attribute)
+        method = getattr(importlib.import_module(module), attribute)
     except ImportError as error:
-        extra = " (the RL methods need the rl extra: pip install -e '.[rl]')" if name in METHODS else ""
         raise ValueError(f"method {name!r} cannot be loaded{extra}: {error}") from None
-
-
-def available() -> list[str]:
-    """The methods of ``METHODS`` that can be loaded here."""
-    names = []
-    for name in METHODS:
-        try:
-            get(name)
-        except ValueError:
-            continue
-        names.append(name)
-    return names
+    missing = [m for m in getattr(method, "requires", ()) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"method {name!r} cannot be loaded{extra}: no module named {missing[0]!r}")
+    return method
 
 
 def load_trained(path: str | Path) -> Trained:

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bilateral.config import LESIONS, VARIANTS
 from bilateral.evaluation import HEADLINE
-from bilateral.grid import load_results
+from bilateral.grid import RunSpec, finished_runs, load_results
 from bilateral.io import atomic_path, write_text
 from bilateral.report.claims import claims_report
 from bilateral.report.figures import (
@@ -37,6 +36,7 @@ from bilateral.report.figures import (
     lesions_figure,
     metrics_figure,
     push_figure,
+    rl_training_figure,
     weights_figure,
 )
 from bilateral.report.statistics import (
@@ -50,6 +50,7 @@ from bilateral.report.statistics import (
 )
 from bilateral.report.units import fmt
 from bilateral.report.videos import side_by_side_video
+from bilateral.variants import LESIONS, VARIANTS
 
 DEFAULT_VIDEO_VARIANTS = ["uni-dom", "uni-nondom", "bi-spec-cc"]
 
@@ -109,6 +110,11 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
                 push_figure(root, method, figures / f"hold_push{suffix}.png", combination),
                 weights_figure(root, method, figures / f"hemisphere_weights{suffix}.png", combination),
             ]
+    for run in finished_runs(root):  # the RL runs' training curves (their trainers only log)
+        spec = RunSpec.from_directory(run)
+        if spec.method != "distal":
+            name = f"rl_training_{spec.method}_{spec.task}_{spec.folder}_seed{spec.seed}.png"
+            written.append(rl_training_figure(run, figures / name, title=f"{spec.key}: training"))
     if videos:
         for task in sorted(set(results["task"])):
             path = root / "videos" / f"{task}_side_by_side.mp4"
@@ -162,7 +168,7 @@ def note_on(combination: Combination) -> str:
     return (
         f"Runs with {combination.label} (`--cells {combination.cell} --nondominant {combination.nondominant}`): "
         f"the non-dominant hand or hemisphere of {trained} was trained with the `{combination.nondominant}` loss "
-        "(bilateral.config.NONDOMINANT_LOSSES); the other variants are their "
+        "(bilateral.losses.NONDOMINANT_LOSSES); the other variants are their "
         f"{combination.cell} runs with the paper's losses."
     )
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bilateral.config import TASKS, VARIANTS
 from bilateral.report.statistics import EQUIVALENCE_MARGIN, compare, seed_means
 from bilateral.report.units import fmt
+from bilateral.variants import BILATERAL
+from bilateral_envs.tasks import TASK_NAMES as TASKS
 
 PREFERRED = {"reach": ("uni-dom", "uni-nondom"), "hold": ("uni-nondom", "uni-dom")}  # (preferred, other) hand
-BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilateral")
 CALLOSUM_PAIRS = {"non-specialised": ("bi", "bi-cc"), "specialised": ("bi-spec", "bi-spec-cc")}  # (without, with)
 HOLDS, SUGGESTED, FAILS, UNDECIDED = "holds", "suggested", "does not hold", "not enough runs"
 

@@ -10,37 +10,21 @@ import numpy as np
 import pandas as pd
 
 from bilateral import metrics
-from bilateral.config import LESIONS as LESION_NAMES
-from bilateral.config import VARIANTS
 from bilateral.evaluation import FS, HEADLINE, HIGHER_IS_BETTER, PUSH_WINDOW, TASK_METRICS
 from bilateral.grid import RunSpec, finished_runs
-from bilateral.io import atomic_path
+from bilateral.plotting import save, subplots
 from bilateral.report.statistics import PAPER, Combination, t_interval
 from bilateral.report.units import label, scale
+from bilateral.variants import BILATERAL, VARIANTS
+from bilateral.variants import LESIONS as LESION_NAMES
 from bilateral_envs.tasks import DT
 
-BILATERAL = tuple(name for name, v in VARIANTS.items() if v.structure == "bilateral")
 LESIONS = ("none", *LESION_NAMES)
-
-
-def subplots(*args, **kwargs):
-    """``(figure, axes)`` as ``pyplot.subplots`` makes them, but outside pyplot: no backend is chosen
-    and no global figure is left behind (a notebook importing this keeps its inline plots)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=kwargs.pop("figsize", None))
-    return figure, figure.subplots(*args, **kwargs)
 
 
 def titled(text: str, combination: Combination) -> str:
     """A figure's title, naming the combination when it is not the paper's."""
     return text if combination.is_paper else f"{text}\n({combination.label})"
-
-
-def save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    return path
 
 
 def runs_of(root: Path, method: str, combination: Combination = PAPER):
@@ -264,13 +248,25 @@ RL_PANELS = (  # (title, progress.csv columns or "validation"), what a PPO run's
 )
 
 
+def read_progress(run: str | Path):
+    """SB3's log of a run (``progress.csv``), with the parts a resumed run set aside
+    (``progress.to-{steps}.csv``) before it, in order of steps."""
+    import pandas as pd
+
+    run = Path(run)
+    parts = sorted(run.glob("progress.to-*.csv"), key=lambda p: int(p.stem.split("-")[-1]))
+    tables = [pd.read_csv(p) for p in [*parts, run / "progress.csv"] if p.exists() and p.stat().st_size > 0]
+    if not tables:
+        raise FileNotFoundError(f"no progress.csv in {run}")
+    log = pd.concat(tables, ignore_index=True)
+    return log.drop_duplicates("time/total_timesteps", keep="last").sort_values("time/total_timesteps")
+
+
 def rl_training_figure(run: Path, path: Path, title: str | None = None) -> Path | None:
     """An RL run over its environment steps: the validation score (``validation.csv``) and what SB3
     logged (``progress.csv``) — returns, value loss, KL, clip fraction, the Beta concentration, the
     advantages' spread, the reward scale; panels whose columns the run did not log (SAC, stock PPO)
     are left out. ``title`` defaults to the run folder's name."""
-    from bilateral.methods.rl.training import read_progress
-
     run = Path(run)
     try:
         log = read_progress(run)

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bilateral.config import CELLS, DEFAULT_CELL, DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES, VARIANTS
 from bilateral.evaluation import HEADLINE, TASK_METRICS
+from bilateral.losses import DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES
+from bilateral.variants import CELLS, DEFAULT_CELL, VARIANTS
 
 CONFIDENCE = 0.95
 EQUIVALENCE_MARGIN = 0.10  # "as good as": at most 10 % worse than the reference

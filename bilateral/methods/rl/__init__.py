@@ -1,26 +1,51 @@
 """Reinforcement learning with stable-baselines3 (the ``rl`` extra): ``BilateralPolicy``,
-``BilateralPPO``, and the stock PPO and SAC baselines, as ``bilateral.methods`` methods."""
+``BilateralPPO``, and the stock PPO and SAC baselines, as ``bilateral.methods`` methods.
 
-from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT
-from bilateral.methods.rl.bilateral_ppo import BilateralPPO, MultiObjectiveRolloutBuffer
-from bilateral.methods.rl.policy import BetaDistribution, BilateralPolicy
-from bilateral.methods.rl.training import load_policy, sb3_act, supports, train_rl
+``config`` holds the settings (``RLConfig``) and the rule of what each method trains; the training
+code (torch, stable-baselines3) is imported when first asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from bilateral.losses import DEFAULT_NONDOMINANT
+from bilateral.methods.rl.config import RL_METHODS, RLConfig, unsupported
+from bilateral.variants import DEFAULT_CELL
+
+_LAZY = {
+    "BilateralPPO": "bilateral_ppo",
+    "MultiObjectiveRolloutBuffer": "bilateral_ppo",
+    "BetaDistribution": "policy",
+    "BilateralPolicy": "policy",
+    "load_policy": "training",
+    "sb3_act": "training",
+    "train_rl": "training",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"bilateral.methods.rl.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RLMethod:
     """An RL method (``ppo``, ``sac`` or ``bilateral-ppo``) as a ``bilateral.methods.Method``."""
 
+    config_class = RLConfig
+    requires = ("stable_baselines3",)  # the rl extra
+
     def __init__(self, name: str) -> None:
         self.name = name
 
+    def unsupported(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> str | None:
+        return unsupported(self.name, variant, cell, nondominant)
+
     def supports(self, variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
-        """The variants ``supports`` names, with the paper's dense cells and losses: SB3's policies are
-        not recurrent, and the rewards are the paper's losses."""
-        return cell == DEFAULT_CELL and nondominant == DEFAULT_NONDOMINANT and supports(self.name, variant)
+        return self.unsupported(variant, cell, nondominant) is None
 
-    def config(self, spec, budget):
-        from bilateral.config import RLConfig
-
+    def config(self, spec, budget) -> RLConfig:
         return RLConfig.make(
             {
                 "method": self.name,
@@ -35,30 +60,20 @@ class RLMethod:
 
     @staticmethod
     def train(config, directory, *, resume: bool = True, progress: bool = False) -> dict:
+        from bilateral.methods.rl.training import train_rl
+
         return train_rl(config, directory, resume=resume, progress=progress)
 
     @staticmethod
     def load(path):
         from bilateral.controllers import Controller
         from bilateral.methods import Trained
+        from bilateral.methods.rl.training import load_policy
 
         model, config, act, source = load_policy(path, describe_it=True)
         return Trained(model, config, None if isinstance(model, Controller) else act, config.method, source)
 
 
-PPO, SAC, BILATERAL_PPO = RLMethod("ppo"), RLMethod("sac"), RLMethod("bilateral-ppo")
+PPO, SAC, BILATERAL_PPO = (RLMethod(name) for name in RL_METHODS)
 
-__all__ = [
-    "BILATERAL_PPO",
-    "PPO",
-    "SAC",
-    "BetaDistribution",
-    "BilateralPPO",
-    "BilateralPolicy",
-    "MultiObjectiveRolloutBuffer",
-    "RLMethod",
-    "load_policy",
-    "sb3_act",
-    "supports",
-    "train_rl",
-]
+__all__ = ["BILATERAL_PPO", "PPO", "RL_METHODS", "SAC", "RLConfig", "RLMethod", *_LAZY]

@@ -29,6 +29,7 @@ from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.type_aliases import RolloutBufferSamples
 from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 
+from bilateral.compat import LEGACY
 from bilateral.methods.rl.policy import BilateralPolicy
 from bilateral.routing import route_gradients
 from bilateral_envs.terms import TASK_TERMS, check_weights
@@ -110,8 +111,10 @@ class BilateralPPO(PPO):
         if objectives is None:
             if kwargs.get("_init_setup_model", True):
                 raise ValueError("BilateralPPO needs its objectives: [left, right] or [shared] reward weightings")
-            self.scale_rewards = False  # what a model saved before the setting existed did; newer ones say
-            super().__init__(policy, env, **kwargs)  # BilateralPPO.load: SB3 restores the objectives next
+            # BilateralPPO.load: SB3 restores the objectives (and, for models saved since it existed,
+            # scale_rewards) next; older models take what the code did then
+            self.scale_rewards = LEGACY["BilateralPPO"]["scale_rewards"]
+            super().__init__(policy, env, **kwargs)
             return
         self.scale_rewards = scale_rewards
         if len(objectives) not in (1, 2):

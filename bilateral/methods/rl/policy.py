@@ -34,6 +34,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
 from bilateral.controllers import Controller, build_controller
+from bilateral_envs.arm import N_MUSCLES
 
 EPS = 1e-6  # keeps actions off the boundaries, where the log-density is -inf once alpha or beta > 1
 ACTION_DISTRIBUTION = "beta-mode"  # the form above, recorded in RL checkpoints (before it: the mean form)
@@ -91,7 +92,7 @@ class ControllerExtractor(nn.Module):
             layers += [nn.Linear(width, units), nn.Tanh()]
             width = units
         self.critic = nn.Sequential(*layers)
-        self.latent_dim_pi = 6
+        self.latent_dim_pi = N_MUSCLES
         self.latent_dim_vf = width
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
@@ -109,7 +110,8 @@ class BilateralPolicy(ActorCriticPolicy):
 
     ``policy_kwargs``: ``structure`` ("unilateral" or "bilateral"), ``width`` (hidden units in all),
     ``depth``, ``callosum`` (None, "paper" or "learned"), ``output_bias`` (initial bias of the sigmoid
-    output, -3: excitations start near rest), ``critic_arch`` (hidden widths of the critic),
+    output, -3: excitations start near rest), ``init``, ``hemisphere_weights``, ``cell`` (as
+    ``bilateral.controllers.build_controller``), ``critic_arch`` (hidden widths of the critic),
     ``n_values`` (value heads: one per objective; ``BilateralPPO`` uses two), ``concentration``
     (initial Beta concentration). Parameter ownership for gradient routing: ``owner``.
     """
@@ -124,26 +126,43 @@ class BilateralPolicy(ActorCriticPolicy):
         depth: int = 2,
         callosum: str | None = None,
         output_bias: float = -3.0,
+        init: str = "torch",
+        hemisphere_weights: str = "softplus",
+        cell: str = "dense",
         critic_arch: tuple[int, ...] = (64, 64),
         n_values: int = 1,
         concentration: float = 10.0,
         **kwargs: Any,
     ) -> None:
-        if action_space.shape != (6,) or not (action_space.low == 0).all() or not (action_space.high == 1).all():
+        if (
+            action_space.shape != (N_MUSCLES,)
+            or not (action_space.low == 0).all()
+            or not (action_space.high == 1).all()
+        ):
             raise ValueError("BilateralPolicy acts on the arm's six excitations, Box(0, 1, (6,))")
         self.structure, self.width, self.depth, self.callosum = structure, width, depth, callosum
         self.output_bias, self.critic_arch = output_bias, tuple(critic_arch)
+        self.init, self.hemisphere_weights, self.cell = init, hemisphere_weights, cell
         self.n_values, self.concentration = n_values, concentration
         kwargs.setdefault("ortho_init", True)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
-        controller = build_controller(self.structure, self.width, self.depth, self.callosum, self.output_bias)
+        controller = build_controller(
+            self.structure,
+            self.width,
+            self.depth,
+            self.callosum,
+            self.output_bias,
+            init=self.init,
+            hemisphere_weights=self.hemisphere_weights,
+            cell=self.cell,
+        )
         self.mlp_extractor = ControllerExtractor(self.features_dim, controller, self.critic_arch)
 
     def _build(self, lr_schedule) -> None:
         self._build_mlp_extractor()
-        self.action_dist = BetaDistribution(6)
+        self.action_dist = BetaDistribution(N_MUSCLES)
         self.action_net = nn.Identity()
         self.log_concentration = nn.Parameter(torch.full((6,), math.log(self.concentration)))
         self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, self.n_values)
@@ -163,6 +182,9 @@ class BilateralPolicy(ActorCriticPolicy):
             depth=self.depth,
             callosum=self.callosum,
             output_bias=self.output_bias,
+            init=self.init,
+            hemisphere_weights=self.hemisphere_weights,
+            cell=self.cell,
             critic_arch=self.critic_arch,
             n_values=self.n_values,
             concentration=self.concentration,

@@ -16,8 +16,8 @@ deterministically is scored on a fixed validation set (``eval_trials`` trials dr
 seed, apart from the test set) by the task's headline metric; the best policy so far is kept. A run
 directory holds ``config.json``, SB3's ``progress.csv`` and TensorBoard logs, ``validation.csv``,
 ``model.pt`` (the last policy's weights and the config, read with ``torch.load(weights_only=True)``),
-``best.pt`` (the best one's, with the steps and the score it was kept at), ``training.png`` (its
-curves: ``bilateral.report.figures.rl_training_figure``) and ``summary.json``.
+``best.pt`` (the best one's, with the steps and the score it was kept at) and ``summary.json``;
+``bilateral.report.figures.rl_training_figure`` draws its curves from these logs.
 ``load_policy`` of a run directory loads the best.
 
 Every ``checkpoint_every`` steps, between two rollouts (after an update, before the next collection),
@@ -44,16 +44,14 @@ import torch
 
 import bilateral_envs
 from bilateral import checkpoint
-from bilateral.config import LOSS_PRESETS, VARIANTS, RLConfig, get_variant
+from bilateral.controllers import controller_arguments
 from bilateral.io import atomic_path, write_json, write_text
+from bilateral.losses import LOSS_PRESETS
+from bilateral.methods.rl.config import RLConfig
+from bilateral.variants import get_variant
 from bilateral_envs.terms import TASK_TERMS
 
 VALIDATION_STREAM = 3  # the validation trials' stream of the run's seed (the distal teacher's too)
-
-
-def supports(method: str, variant: str) -> bool:
-    """Stock PPO/SAC train unilateral variants (their MlpPolicy is one network); bilateral-ppo, all."""
-    return method == "bilateral-ppo" or VARIANTS[variant].structure == "unilateral"
 
 
 def objectives(variant: str) -> list[dict[str, float]]:
@@ -133,15 +131,7 @@ def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
             batch_size=config.sac_batch_size,
             **common,
         )
-    variant = get_variant(config.variant)
-    policy_kwargs = {
-        "structure": variant.structure,
-        "width": config.width,
-        "depth": config.depth,
-        "callosum": config.callosum_kind if variant.callosum else None,
-        "output_bias": config.output_bias,
-        "critic_arch": (64, 64),
-    }
+    policy_kwargs = {**controller_arguments(config), "critic_arch": (64, 64)}
     return BilateralPPO(
         "BilateralPolicy",
         env,
@@ -457,25 +447,8 @@ def train_rl(
         "best_validation_m": validation.best[1],
         "last_validation_m": validation.rows[-1][1],
     }
-    from bilateral.report.figures import rl_training_figure
-
-    rl_training_figure(out, out / "training.png")
     write_json(out / "summary.json", summary)
     return summary
-
-
-def read_progress(run: str | Path):
-    """SB3's log of a run (``progress.csv``), with the parts a resumed run set aside
-    (``progress.to-{steps}.csv``) before it, in order of steps."""
-    import pandas as pd
-
-    run = Path(run)
-    parts = sorted(run.glob("progress.to-*.csv"), key=lambda p: int(p.stem.split("-")[-1]))
-    tables = [pd.read_csv(p) for p in [*parts, run / "progress.csv"] if p.exists() and p.stat().st_size > 0]
-    if not tables:
-        raise FileNotFoundError(f"no progress.csv in {run}")
-    log = pd.concat(tables, ignore_index=True)
-    return log.drop_duplicates("time/total_timesteps", keep="last").sort_values("time/total_timesteps")
 
 
 def save_policy(path: Path, config: RLConfig, policy, **about) -> None:

@@ -6,7 +6,7 @@ atomically) ends with exactly the weights an uninterrupted run would have.
 
 A run directory holds::
 
-    config.json     the run's configuration (bilateral.config.TrainConfig)
+    config.json     the run's configuration (``TrainConfig``)
     metrics.csv     one row per training batch (losses, terms, hemisphere weights, gradient norm),
                     plus validation rows at the end of each epoch
     tensorboard/    the same, for TensorBoard
@@ -38,7 +38,6 @@ default delay), as ours are by default (``bilateral_envs.batch``).
 from __future__ import annotations
 
 import csv
-import json
 import math
 import shutil
 import time
@@ -49,11 +48,11 @@ import numpy as np
 import torch
 
 from bilateral import checkpoint
-from bilateral.config import DEFAULT_CELL, DEFAULT_NONDOMINANT, TrainConfig, get_variant
-from bilateral.controllers import Bilateral, Controller, build_controller
+from bilateral.controllers import Bilateral, Controller, controller_for
 from bilateral.differentiable import JacobianStepper, run_closed_loop
 from bilateral.io import atomic_path, remove_stale_temporaries, write_json
 from bilateral.losses import LOSS_TERMS, TrialTerms, loss_weights
+from bilateral.methods.distal.config import TrainConfig
 from bilateral.rollout import run_trials
 from bilateral.routing import routed_backward
 from bilateral_envs.batch import ArmBatch
@@ -70,23 +69,6 @@ def learning_rate(config: TrainConfig, batch: int) -> float:
 
 class ConfigMismatchError(checkpoint.RunStateError):
     """A run directory holds a run with another configuration."""
-
-
-def build_model(config: TrainConfig) -> Controller:
-    """The controller of ``config``'s variant, initialised from ``config.seed``."""
-    variant = get_variant(config.variant)
-    with torch.random.fork_rng():  # seed the initialisation without touching the caller's generator
-        torch.manual_seed(config.seed)
-        return build_controller(
-            variant.structure,
-            config.width,
-            config.depth,
-            callosum=config.callosum_kind if variant.callosum else None,
-            output_bias=config.output_bias,
-            init=config.init,
-            hemisphere_weights=config.hemisphere_weights,
-            cell=config.cell,
-        )
 
 
 def _rng(config: TrainConfig, *stream: int) -> np.random.Generator:
@@ -147,8 +129,7 @@ class Trainer:
         self.out = Path(out)
         self.progress = progress
         self.task = make_task(config.task)
-        self.variant = get_variant(config.variant)
-        self.model = build_model(config)
+        self.model = controller_for(config)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.objective = Objective(config)
         # what early stopping watches: the variant's own loss(es), or the non-specialised one
@@ -452,48 +433,7 @@ def load_controller(path: str | Path) -> tuple[Controller, TrainConfig, dict]:
     if "model" not in payload or "config" not in payload:
         raise ValueError(f"{path} holds no model")
     config = TrainConfig.from_dict(payload["config"])
-    model = build_model(config)
+    model = controller_for(config)
     model.load_state_dict(payload["model"])
     model.eval()
     return model, config, {k: v for k, v in payload.items() if k not in ("model", "config")}
-
-
-def read_config(path: str | Path) -> TrainConfig:
-    return TrainConfig.from_dict(json.loads(Path(path).read_text()))
-
-
-class Distal:
-    """The distal teacher as a ``bilateral.methods.Method``: it trains every variant, cell and loss."""
-
-    name = "distal"
-
-    @staticmethod
-    def supports(variant: str, cell: str = DEFAULT_CELL, nondominant: str = DEFAULT_NONDOMINANT) -> bool:
-        return True
-
-    @staticmethod
-    def config(spec, budget) -> TrainConfig:
-        return TrainConfig.from_preset(
-            budget.preset,
-            task=spec.task,
-            variant=spec.variant,
-            seed=spec.seed,
-            threads=spec.threads,
-            cell=spec.cell,
-            nondominant=spec.nondominant,
-            **budget.train,
-        )
-
-    @staticmethod
-    def train(config: TrainConfig, directory: str | Path, *, resume: bool = True, progress: bool = False) -> dict:
-        return train(config, directory, resume=resume, progress=progress)
-
-    @staticmethod
-    def load(path: str | Path):
-        from bilateral.methods import Trained
-
-        model, config, _ = load_controller(path)
-        return Trained(model, config, None, "distal")
-
-
-DISTAL = Distal()
