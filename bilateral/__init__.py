@@ -16,7 +16,7 @@ The environments are ``bilateral_envs`` (``gymnasium.make("bilateral/RandomReach
 
 from __future__ import annotations
 
-import importlib
+from bilateral.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -34,11 +34,7 @@ _PUBLIC = {
     "Trained": "bilateral.methods",
 }
 
-
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'bilateral' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _PUBLIC)
 
 
 def train(config, out, *, resume: bool = False, progress: bool = True) -> dict:

@@ -129,8 +129,12 @@ def _grid(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     """Write summary.csv, claims.md, figures and videos from the finished runs of a grid directory
     (and, with --publish, copy the small part of it to a folder meant to be committed)."""
-    from bilateral.report import publish, report
+    from bilateral.report import publish, rederive, report
 
+    if args.from_seeds:
+        written = rederive(args.dir)
+        print(f"derived again from {Path(args.dir) / 'seeds.csv'}: " + ", ".join(p.name for p in written))
+        return 0
     written = report(args.dir, videos=not args.no_videos)
     print(f"report of {written['runs']} runs in {args.dir}:")
     for name in ["results.parquet", "summary.csv", "seeds.csv", "claims.md", *written["files"]]:
@@ -267,6 +271,12 @@ def build_parser(method: str = "distal", preset: str = "paper") -> argparse.Argu
     )
     rep.add_argument("dir", help="grid directory")
     rep.add_argument("--no-videos", action="store_true", help="skip rendering the side-by-side videos")
+    rep.add_argument(
+        "--from-seeds",
+        action="store_true",
+        help="write summary.csv and claims.md again from DIR/seeds.csv alone (a published folder, after the "
+        "analysis changed)",
+    )
     rep.add_argument(
         "--publish",
         metavar="DEST",

@@ -8,7 +8,8 @@ added since, or name things otherwise; on reading, they are upgraded here:
 - controller weights: ``Unilateral.stack`` was called ``hidden`` (``renamed_unilateral_stack``);
 - grid definitions (``grid.json``): budgets recorded by name, and no cell or non-dominant-loss axes
   (``upgrade_grid_definition``);
-- results tables (``evaluation.parquet``): no ``cell`` or ``nondominant`` columns
+- results tables (``evaluation.parquet``, ``seeds.csv``): no ``cell``, ``nondominant``, ``sizing`` or
+  ``loss`` columns
   (``upgrade_results``).
 
 ``tests/test_compat.py`` reads every committed result folder (``docs/results/*``) through these.
@@ -17,7 +18,7 @@ added since, or name things otherwise; on reading, they are upgraded here:
 from __future__ import annotations
 
 from bilateral.losses import DEFAULT_NONDOMINANT
-from bilateral.variants import DEFAULT_CELL
+from bilateral.variants import DEFAULT_CELL, DEFAULT_SIZING
 
 # per configuration class: the value of each field that files written before it existed were made with
 LEGACY: dict[str, dict[str, object]] = {
@@ -34,8 +35,8 @@ LEGACY: dict[str, dict[str, object]] = {
     "BilateralPPO": {"scale_rewards": False},  # a model saved by SB3 before the setting existed
 }
 # grid axes added after the first grids, with the value those grids ran
-AXES = {"cells": [DEFAULT_CELL], "nondominant": [DEFAULT_NONDOMINANT]}
-RESULT_COLUMNS = {"cell": DEFAULT_CELL, "nondominant": DEFAULT_NONDOMINANT}
+AXES = {"cells": [DEFAULT_CELL], "nondominant": [DEFAULT_NONDOMINANT], "sizings": [DEFAULT_SIZING], "loss_grid": []}
+RESULT_COLUMNS = {"cell": DEFAULT_CELL, "nondominant": DEFAULT_NONDOMINANT, "sizing": DEFAULT_SIZING, "loss": ""}
 
 
 def upgrade_config(kind: str, values: dict) -> dict:
@@ -67,7 +68,7 @@ def upgrade_grid_definition(definition: dict, budgets: dict) -> dict:
 
 def upgrade_results(table):
     """A per-trial results table (pandas) with every column the current code writes: tables written
-    before the cell and non-dominant-loss axes were the paper's."""
+    before the cell, non-dominant-loss, sizing and loss-grid axes were the paper's."""
     for k, (column, default) in enumerate(RESULT_COLUMNS.items()):
         if column not in table:
             table.insert(table.columns.get_loc("variant") + 1 + k, column, default)

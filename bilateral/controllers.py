@@ -19,6 +19,7 @@ A learned callosum's weights belong to the hemisphere that *receives* the activi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from contextlib import contextmanager
@@ -291,13 +292,32 @@ def build_controller(
     return model
 
 
+def parameter_count(structure: str, width: int, depth: int, cell: str = "dense") -> int:
+    """Trainable parameters of a controller without a learned callosum (the paper's callosum has none)."""
+    with torch.random.fork_rng():
+        return sum(p.numel() for p in build_controller(structure, width, depth, cell=cell).parameters())
+
+
+@functools.cache
+def matched_width(width: int, depth: int, cell: str = "dense") -> int:
+    """The unilateral width whose parameter count is nearest the bilateral model's of ``width`` (total
+    units) and ``depth``; a ValueError if no width comes within 5 %."""
+    target = parameter_count("bilateral", width, depth, cell)
+    best = min(range(1, 2 * width + 1), key=lambda w: abs(parameter_count("unilateral", w, depth, cell) - target))
+    if abs(parameter_count("unilateral", best, depth, cell) - target) > 0.05 * target:
+        raise ValueError(f"no unilateral width matches the {target} parameters of a bilateral width {width} within 5 %")
+    return best
+
+
 def controller_arguments(config) -> dict:
     """``build_controller``'s arguments for a run's configuration (a ``TrainConfig`` or an ``RLConfig``):
-    the variant's structure and callosum, and the configuration's sizes, cell and initialisation."""
+    the variant's structure and callosum, and the configuration's sizes, cell and initialisation. A
+    unilateral controller sized by ``parameters`` gets ``matched_width``; by ``units``, ``width``."""
     variant = get_variant(config.variant)
+    matched = variant.structure == "unilateral" and config.sizing == "parameters"
     return {
         "structure": variant.structure,
-        "width": config.width,
+        "width": matched_width(config.width, config.depth, config.cell) if matched else config.width,
         "depth": config.depth,
         "callosum": config.callosum_kind if variant.callosum else None,
         "output_bias": config.output_bias,

@@ -123,14 +123,15 @@ def evaluate(
     act: Callable[[np.ndarray], np.ndarray] | None = None,
     method: str = "distal",
     examples: int = 8,
+    loss: str = "",
 ) -> Evaluation:
     """Run ``model`` on ``trials`` intact and under each of ``lesions`` (default: all it supports), and
     on ``push_trials`` (hold: the same trials with pushes, ``make_push_test_set``) if given.
 
     ``act`` overrides how the model maps observations to excitations (RL policies); by default a
-    torch controller is run without gradients. The table's columns: method, task, variant, seed,
-    lesion ("none" for intact), trial, and the task's metrics (the ``push_*`` ones with
-    ``push_trials``).
+    torch controller is run without gradients. The table's columns: method, task, variant, the axes
+    beyond the paper's (cell, nondominant, sizing, and ``loss``: the run's loss grid label, if any), seed,
+    lesion ("none" for intact), trial, and the task's metrics (the ``push_*`` ones with ``push_trials``).
     """
     lesions = (lesions_of(model) if act is None else [None]) if lesions is None else lesions
     arms = config.make_arms(len(trials))
@@ -157,6 +158,8 @@ def evaluate(
                         "variant": config.variant,
                         "cell": config.cell,
                         "nondominant": config.nondominant,
+                        "sizing": config.sizing,
+                        "loss": loss,
                         "seed": config.seed,
                         "lesion": lesion or "none",
                         "trial": i,

@@ -53,6 +53,13 @@ LOSS_PRESETS: dict[str, dict[str, float]] = {
 NONDOMINANT_LOSSES = {"paper": "non-dominant", "impedance": "impedance"}  # a run's non-dominant loss -> preset
 DEFAULT_NONDOMINANT = next(iter(NONDOMINANT_LOSSES))  # the paper's
 
+
+def run_presets(variant_losses: tuple[str, ...], nondominant: str = DEFAULT_NONDOMINANT) -> tuple[str, ...]:
+    """The loss presets a run trains with: its variant's (``Variant.losses``), the non-dominant one as the
+    run chooses (``NONDOMINANT_LOSSES``)."""
+    return tuple(NONDOMINANT_LOSSES[nondominant] if p == "non-dominant" else p for p in variant_losses)
+
+
 LOSS_TERMS = (*TASK_TERMS, "hidden")
 LAYER_WEIGHT = re.compile(r"hidden\.(left|right|unilateral)\.\d+")  # one layer's hidden-term weight
 
@@ -132,3 +139,64 @@ class TrialTerms:
 
     def as_floats(self) -> dict[str, float]:
         return {name: float(getattr(self, name).detach()) for name in LOSS_TERMS}
+
+
+# -- a grid axis over a loss's weights (the sensitivity of the claims to them) ---------------------
+# ``error=l1|mse10`` puts a preset's whole position-error weight on one form of the error; ``effort=w``
+# is the excitation term's weight; any term of ``LOSS_TERMS`` is set by its name. An item names the
+# preset it changes (``dominant.effort=0.2``); without one it changes the non-dominant loss a run trains
+# with (the paper's ``non-dominant`` or ``impedance``).
+ERROR_FORMS = {"l1": "position_l1", "mse10": "position_mse10"}
+
+
+def loss_axis(values: tuple[str, ...]) -> list[str]:
+    """The labels of a loss grid: ``("error=l1,mse10", "effort=0,2")`` -> ``["error=l1,effort=0", ...]``,
+    every combination of the values given (a ValueError for an item that is not ``name=v1,v2``)."""
+    import itertools
+
+    axes = []
+    for item in values:
+        name, equals, listed = item.partition("=")
+        choices = [v for v in listed.split(",") if v]
+        if not equals or not name or not choices:
+            raise ValueError(f"a loss grid item is NAME=VALUE[,VALUE...], e.g. effort=0,0.2,2; got {item!r}")
+        for value in choices:
+            loss_item(name, value)  # refuse what cannot be applied, before any run starts
+        axes.append([f"{name}={value}" for value in choices])
+    return [",".join(combination) for combination in itertools.product(*axes)]
+
+
+def loss_item(name: str, value: str) -> tuple[str | None, str, float | str]:
+    """``(preset or None, term or 'error', value)`` of one loss grid item, checked."""
+    preset, _, term = name.rpartition(".") if name.split(".")[0] in LOSS_PRESETS else ("", "", name)
+    if term == "error":
+        if value not in ERROR_FORMS:
+            raise ValueError(f"error takes one of {list(ERROR_FORMS)}, got {value!r}")
+        return preset or None, "error", value
+    term = "excitation" if term == "effort" else term
+    check_term(term)
+    try:
+        return preset or None, term, float(value)
+    except ValueError:
+        raise ValueError(f"the weight of {term} must be a number, got {value!r}") from None
+
+
+def loss_label_overrides(label: str, presets: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """The term weights (``TrainConfig.loss_overrides``) that loss grid label ``label`` sets, for a run
+    that trains with ``presets``: each item changes the preset it names, else the run's non-dominant
+    loss. Empty when the label changes no preset the run trains with."""
+    overrides: dict[str, dict[str, float]] = {}
+    for item in filter(None, label.split(",")):
+        name, _, value = item.partition("=")
+        preset, term, weight = loss_item(name, value)
+        preset = preset or next((p for p in presets if p in NONDOMINANT_LOSSES.values()), None)
+        if preset not in presets:
+            continue
+        changed = overrides.setdefault(preset, {})
+        if term == "error":
+            base = {**LOSS_PRESETS[preset], **changed}
+            total = sum(base.get(t, 0.0) for t in ERROR_FORMS.values())
+            changed.update({t: (total if form == weight else 0.0) for form, t in ERROR_FORMS.items()})
+        else:
+            changed[term] = weight
+    return overrides

@@ -23,6 +23,10 @@ INITIALISATIONS = ("torch", "glorot")  # PyTorch's default; Keras's (Glorot-unif
 HEMISPHERE_WEIGHTS = ("softplus", "clamp")  # how w_L, w_R are kept non-negative
 CELLS = ("dense", "gru")  # the hemispheres' layers: feedforward (the paper) or recurrent (beyond it)
 DEFAULT_CELL = CELLS[0]
+# how a unilateral controller is sized against the bilateral ones: with as many hidden units (the paper,
+# DESIGN §3), or with as many parameters (within 5 %)
+SIZINGS = ("units", "parameters")
+DEFAULT_SIZING = SIZINGS[0]
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,44 @@ def test_reports_judge_each_combination_and_checkpoints_record_it(tmp_path):
     assert (tmp_path / "figures/hold_metrics.png").exists()
     assert (tmp_path / "figures/hold_metrics_impedance.png").exists()
     assert (tmp_path / "figures/hold_deviation_impedance.png").exists()
+
+
+def test_a_loss_grid_trains_the_variants_whose_loss_it_changes_and_names_them():
+    from bilateral.grid.settings import BUDGETS
+    from bilateral.methods.distal import DISTAL
+
+    grid = GridSpec(
+        budget="tiny",
+        seeds=1,
+        tasks=("hold",),
+        variants=("uni-dom", "uni-nondom", "bi-spec"),
+        loss_grid=("error=l1,mse10", "effort=0,2"),
+    )
+    runs = grid.runs()
+    folders = sorted(r.folder for r in runs)
+    assert folders.count("uni-dom") == 1  # its loss is not the non-dominant one: run once, shared
+    assert "uni-nondom+error=l1,effort=0" in folders and "bi-spec+error=mse10,effort=2" in folders
+    assert "uni-nondom" not in folders and len(runs) == 1 + 4 + 4
+    spec = next(r for r in runs if r.folder == "uni-nondom+error=l1,effort=0")
+    assert RunSpec.from_directory(spec.directory("/g")) == spec
+    config = DISTAL.config(spec, BUDGETS["tiny"])
+    assert config.loss_overrides == {"non-dominant": {"position_l1": 5.0, "position_mse10": 0.0, "excitation": 0.0}}
+    specialised = DISTAL.config(next(r for r in runs if r.folder == "bi-spec+error=mse10,effort=2"), BUDGETS["tiny"])
+    assert set(specialised.loss_overrides) == {"non-dominant"}  # the dominant hemisphere's loss is left alone
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        GridSpec(loss_grid=("effort",)).runs()
+    with pytest.raises(ValueError, match="must be a number"):
+        GridSpec(loss_grid=("effort=lots",)).runs()
+
+
+def test_sizing_by_parameters_matches_the_bilateral_models_within_five_percent():
+    from bilateral.controllers import controller_for, parameter_count
+
+    for width, depth, cell in ((64, 2, "dense"), (10, 2, "dense"), (20, 1, "gru")):
+        uni = controller_for(TrainConfig(variant="uni-dom", width=width, depth=depth, cell=cell, sizing="parameters"))
+        bi = controller_for(TrainConfig(variant="bi", width=width, depth=depth, cell=cell))
+        count = sum(p.numel() for p in uni.parameters())
+        assert abs(count - sum(p.numel() for p in bi.parameters())) <= 0.05 * count
+        assert count < parameter_count("unilateral", width, depth, cell)  # by units it would have more
+    runs = GridSpec(seeds=1, tasks=("reach",), variants=("uni", "bi"), sizings=("units", "parameters")).runs()
+    assert sorted(r.folder for r in runs) == ["bi", "uni", "uni+parameters"]  # the bilateral one is shared

@@ -53,7 +53,7 @@ def test_grid_definitions_that_name_their_budget_and_lack_axes():
 
 def test_results_tables_without_the_axes_columns_and_weights_saved_as_hidden():
     table = upgrade_results(pd.DataFrame({"variant": ["uni"], "seed": [0]}))
-    assert list(table.columns) == ["variant", "cell", "nondominant", "seed"]
+    assert list(table.columns) == ["variant", "cell", "nondominant", "sizing", "loss", "seed"]
     model = Unilateral(8, 2)
     renamed = {k.replace("stack.", "hidden.", 1): v for k, v in model.state_dict().items()}
     again = Unilateral(8, 2)

@@ -68,7 +68,7 @@ def prepare(grid: GridSpec, root: str | Path) -> Path:
                 f"{root} holds a grid at budget {budget.name!r} ({budget.to_dict()}); "
                 f"use another --out for budget {grid.budget.name!r}"
             )
-        for key in ("tasks", "variants", "methods", "cells", "nondominant"):
+        for key in ("tasks", "variants", "methods", "cells", "nondominant", "sizings", "loss_grid"):
             definition[key] = sorted(set(previous.get(key, [])) | set(definition[key]), key=str)
         definition["seeds"] = max(previous.get("seeds", 0), grid.seeds)
     write_json(existing, definition)

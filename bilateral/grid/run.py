@@ -108,6 +108,7 @@ def run_one(spec: RunSpec, root: str | Path, budget: Budget) -> dict:
         push_trials=pushes[0] if pushes else None,
         act=trained.act,
         method=spec.method,
+        loss=spec.loss,
     )
     with atomic_path(run_dir / "evaluation.parquet") as tmp:
         result.table.to_parquet(tmp, index=False)

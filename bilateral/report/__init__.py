@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bilateral.compat import upgrade_results
 from bilateral.evaluation import HEADLINE
 from bilateral.grid import RunSpec, finished_runs, load_results
 from bilateral.io import atomic_path, write_text
@@ -41,6 +42,7 @@ from bilateral.report.figures import (
 )
 from bilateral.report.statistics import (
     Combination,
+    axes_of,
     combinations,
     compare,
     seed_means,
@@ -57,9 +59,11 @@ DEFAULT_VIDEO_VARIANTS = ["uni-dom", "uni-nondom", "bi-spec-cc"]
 __all__ = [
     "Combination",
     "claims_report",
+    "claims_text",
     "combinations",
     "compare",
     "publish",
+    "rederive",
     "report",
     "seed_means",
     "summarize",
@@ -80,17 +84,7 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
     with atomic_path(root / "seeds.csv") as tmp:
         seed_table(results).to_csv(tmp, index=False)
     methods = list(dict.fromkeys(results["method"]))
-    texts = []
-    for combination in combinations(results[results["method"] == "distal"]):
-        rows = combination.rows(results[results["method"] == "distal"])
-        if combination.is_paper:
-            texts.append(claims_report(rows))
-        else:
-            texts.append(
-                claims_report(rows, f"Claims of the paper, with {combination.label}", note=note_on(combination))
-            )
-    texts += [method_table(summary, method) for method in methods if method != "distal"]
-    write_text(root / "claims.md", "\n".join(texts))
+    write_text(root / "claims.md", claims_text(results[results["lesion"] == "none"], summary))
     figures = root / "figures"
     written = []
     for method in methods:
@@ -121,7 +115,7 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
             written.append(side_by_side_video(root, task, "distal", path, video_variants or DEFAULT_VIDEO_VARIANTS))
     definition = json.loads((root / "grid.json").read_text()) if (root / "grid.json").exists() else {}
     return {
-        "runs": int(results.groupby(["method", "cell", "nondominant", "task", "variant", "seed"]).ngroups),
+        "runs": int(results.groupby(["method", *axes_of(results), "task", "variant", "seed"]).ngroups),
         "budget": definition.get("budget"),
         "files": [str(p.relative_to(root)) for p in written if p is not None],
     }
@@ -162,14 +156,51 @@ def publish(root: str | Path, destination: str | Path) -> list[Path]:
     return [target for _, target in pairs]
 
 
+def claims_text(intact: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """``claims.md``: the paper's claims judged for each combination of the axes beyond the paper's, and
+    each RL method's headline table, from the intact runs (a per-trial or a per-seed table) and the
+    summary."""
+    distal = intact[intact["method"] == "distal"]
+    texts = []
+    for combination in combinations(distal):
+        rows = combination.rows(distal)
+        if combination.is_paper:
+            texts.append(claims_report(rows))
+        else:
+            texts.append(
+                claims_report(rows, f"Claims of the paper, with {combination.label}", note=note_on(combination))
+            )
+    methods = dict.fromkeys(intact["method"])
+    texts += [method_table(summary, method) for method in methods if method != "distal"]
+    return "\n".join(texts)
+
+
+def rederive(folder: str | Path) -> list[Path]:
+    """Write ``summary.csv`` and ``claims.md`` of a published folder again from its ``seeds.csv`` (one
+    row per run and lesion), as the report derives them: after the analysis changes, published results
+    follow without their runs. Returns the files written."""
+    folder = Path(folder)
+    seeds = upgrade_results(pd.read_csv(folder / "seeds.csv"))
+    intact = seeds[seeds["lesion"] == "none"]
+    summary = summarize(intact)
+    with atomic_path(folder / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    write_text(folder / "claims.md", claims_text(intact, summary))
+    return [folder / "summary.csv", folder / "claims.md"]
+
+
 def note_on(combination: Combination) -> str:
     """What a combination's claims report says of the runs it judges."""
-    trained = ", ".join(f"`{v}`" for v, spec in VARIANTS.items() if spec.trains_nondominant)
+    defaults = Combination()
+    options = " ".join(
+        f"--{option} {getattr(combination, axis)}"
+        for axis, option in (("cell", "cells"), ("nondominant", "nondominant"), ("sizing", "sizings"))
+        if getattr(combination, axis) != getattr(defaults, axis)
+    )
+    options += f" --loss-grid ... ({combination.loss})" if combination.loss else ""
     return (
-        f"Runs with {combination.label} (`--cells {combination.cell} --nondominant {combination.nondominant}`): "
-        f"the non-dominant hand or hemisphere of {trained} was trained with the `{combination.nondominant}` loss "
-        "(bilateral.losses.NONDOMINANT_LOSSES); the other variants are their "
-        f"{combination.cell} runs with the paper's losses."
+        f"Runs with {combination.label} (`{options.strip()}`): the variants these settings change were trained "
+        "with them; the others are their runs at the paper's settings, shared by every combination."
     )
 
 

@@ -8,20 +8,15 @@ light.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from bilateral.losses import DEFAULT_NONDOMINANT
+from bilateral.lazy import lazy_attributes
+from bilateral.losses import DEFAULT_NONDOMINANT, loss_label_overrides
 from bilateral.methods.distal.config import TRAINING_PRESETS, TrainConfig
 from bilateral.variants import DEFAULT_CELL
 
 _TRAINER = ("ConfigMismatchError", "METRIC_FIELDS", "Objective", "Trainer", "learning_rate", "load_controller", "train")
-
-
-def __getattr__(name: str):
-    if name in _TRAINER:
-        return getattr(importlib.import_module("bilateral.methods.distal.trainer"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_TRAINER, "bilateral.methods.distal.trainer"))
 
 
 class Distal:
@@ -39,7 +34,9 @@ class Distal:
 
     @staticmethod
     def config(spec, budget) -> TrainConfig:
-        return TrainConfig.from_preset(
+        """The run's configuration: the budget's preset and settings, the spec's axes; a loss grid label
+        adds its weights to the budget's ``loss_overrides``."""
+        config = TrainConfig.from_preset(
             budget.preset,
             task=spec.task,
             variant=spec.variant,
@@ -47,8 +44,15 @@ class Distal:
             threads=spec.threads,
             cell=spec.cell,
             nondominant=spec.nondominant,
+            sizing=spec.sizing,
             **budget.train,
         )
+        if not spec.loss:
+            return config
+        overrides = {k: dict(v) for k, v in config.loss_overrides.items()}
+        for preset, weights in loss_label_overrides(spec.loss, config.loss_presets).items():
+            overrides.setdefault(preset, {}).update(weights)
+        return config.replace(loss_overrides=overrides)
 
     @staticmethod
     def train(config: TrainConfig, directory: str | Path, *, resume: bool = True, progress: bool = False) -> dict:

@@ -11,15 +11,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from bilateral.losses import DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES, loss_weights
+from bilateral.losses import DEFAULT_NONDOMINANT, NONDOMINANT_LOSSES, loss_weights, run_presets
 from bilateral.senses import Senses
 from bilateral.settings import check_choice, setting
 from bilateral.variants import (
     CALLOSUM_KINDS,
     CELLS,
     DEFAULT_CELL,
+    DEFAULT_SIZING,
     HEMISPHERE_WEIGHTS,
     INITIALISATIONS,
+    SIZINGS,
     VARIANTS,
     get_variant,
 )
@@ -49,6 +51,12 @@ class TrainConfig(Senses):
     depth: int = setting(2, "hidden layers")
     cell: str = setting(
         DEFAULT_CELL, "hemisphere layers: dense (feedforward, the paper) or gru (recurrent)", choices=CELLS
+    )
+    sizing: str = setting(
+        DEFAULT_SIZING,
+        "a unilateral controller's size: units (as many hidden units as the bilateral model of --width, the "
+        "paper) or parameters (as many parameters, within 5 %)",
+        choices=SIZINGS,
     )
     nondominant: str = setting(
         DEFAULT_NONDOMINANT,
@@ -97,6 +105,7 @@ class TrainConfig(Senses):
         variant = get_variant(self.variant)
         for name in (
             "cell",
+            "sizing",
             "nondominant",
             "callosum_kind",
             "init",
@@ -133,9 +142,7 @@ class TrainConfig(Senses):
     @property
     def loss_presets(self) -> tuple[str, ...]:
         """The loss preset(s) this run trains with: the variant's, its non-dominant one as chosen."""
-        return tuple(
-            NONDOMINANT_LOSSES[self.nondominant] if p == "non-dominant" else p for p in get_variant(self.variant).losses
-        )
+        return run_presets(get_variant(self.variant).losses, self.nondominant)
 
     @classmethod
     def preset_values(cls, preset: str) -> dict[str, Any]:

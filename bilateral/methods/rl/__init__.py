@@ -7,27 +7,21 @@ code (torch, stable-baselines3) is imported when first asked for.
 
 from __future__ import annotations
 
-import importlib
-
+from bilateral.lazy import lazy_attributes
 from bilateral.losses import DEFAULT_NONDOMINANT
 from bilateral.methods.rl.config import RL_METHODS, RLConfig, unsupported
 from bilateral.variants import DEFAULT_CELL
 
 _LAZY = {
-    "BilateralPPO": "bilateral_ppo",
-    "MultiObjectiveRolloutBuffer": "bilateral_ppo",
-    "BetaDistribution": "policy",
-    "BilateralPolicy": "policy",
-    "load_policy": "training",
-    "sb3_act": "training",
-    "train_rl": "training",
+    "BilateralPPO": "bilateral.methods.rl.bilateral_ppo",
+    "MultiObjectiveRolloutBuffer": "bilateral.methods.rl.bilateral_ppo",
+    "BetaDistribution": "bilateral.methods.rl.policy",
+    "BilateralPolicy": "bilateral.methods.rl.policy",
+    "load_policy": "bilateral.methods.rl.training",
+    "sb3_act": "bilateral.methods.rl.training",
+    "train_rl": "bilateral.methods.rl.training",
 }
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"bilateral.methods.rl.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 class RLMethod:

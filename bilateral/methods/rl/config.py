@@ -11,7 +11,7 @@ from typing import ClassVar
 from bilateral.losses import DEFAULT_NONDOMINANT
 from bilateral.senses import Senses
 from bilateral.settings import check_choice, setting
-from bilateral.variants import CALLOSUM_KINDS, DEFAULT_CELL, UNILATERAL, VARIANTS, get_variant
+from bilateral.variants import CALLOSUM_KINDS, DEFAULT_CELL, DEFAULT_SIZING, UNILATERAL, VARIANTS, get_variant
 from bilateral_envs.tasks import TASK_NAMES
 
 RL_METHODS = ("ppo", "sac", "bilateral-ppo")
@@ -90,6 +90,7 @@ class RLConfig(Senses):
     # what every RL run is where the distal teacher has a setting: SB3's policies are not recurrent, the
     # rewards are the paper's losses, and the controllers start as PyTorch initialises them
     cell: ClassVar[str] = DEFAULT_CELL
+    sizing: ClassVar[str] = DEFAULT_SIZING
     nondominant: ClassVar[str] = DEFAULT_NONDOMINANT
     init: ClassVar[str] = "torch"
     hemisphere_weights: ClassVar[str] = "softplus"

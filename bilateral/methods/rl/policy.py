@@ -140,24 +140,23 @@ class BilateralPolicy(ActorCriticPolicy):
             or not (action_space.high == 1).all()
         ):
             raise ValueError("BilateralPolicy acts on the arm's six excitations, Box(0, 1, (6,))")
-        self.structure, self.width, self.depth, self.callosum = structure, width, depth, callosum
-        self.output_bias, self.critic_arch = output_bias, tuple(critic_arch)
-        self.init, self.hemisphere_weights, self.cell = init, hemisphere_weights, cell
+        self.controller_arguments = {  # build_controller's
+            "structure": structure,
+            "width": width,
+            "depth": depth,
+            "callosum": callosum,
+            "output_bias": output_bias,
+            "init": init,
+            "hemisphere_weights": hemisphere_weights,
+            "cell": cell,
+        }
+        self.critic_arch = tuple(critic_arch)
         self.n_values, self.concentration = n_values, concentration
         kwargs.setdefault("ortho_init", True)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
-        controller = build_controller(
-            self.structure,
-            self.width,
-            self.depth,
-            self.callosum,
-            self.output_bias,
-            init=self.init,
-            hemisphere_weights=self.hemisphere_weights,
-            cell=self.cell,
-        )
+        controller = build_controller(**self.controller_arguments)
         self.mlp_extractor = ControllerExtractor(self.features_dim, controller, self.critic_arch)
 
     def _build(self, lr_schedule) -> None:
@@ -177,14 +176,7 @@ class BilateralPolicy(ActorCriticPolicy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(
-            structure=self.structure,
-            width=self.width,
-            depth=self.depth,
-            callosum=self.callosum,
-            output_bias=self.output_bias,
-            init=self.init,
-            hemisphere_weights=self.hemisphere_weights,
-            cell=self.cell,
+            **self.controller_arguments,
             critic_arch=self.critic_arch,
             n_values=self.n_values,
             concentration=self.concentration,
