@@ -19,11 +19,12 @@ import pandas as pd
 from bilateral import metrics
 from bilateral.controllers import Bilateral
 from bilateral.rollout import ControllerPolicy, run_policy
+from bilateral_envs.arm import ANTAGONIST_PAIRS
 from bilateral_envs.tasks import DT, PushSchedule, Trials, make_task
 
 TEST_SEED = 20240125
 # bumped whenever a metric's definition changes: grids re-evaluate (not retrain) older runs
-EVALUATION_VERSION = 3
+EVALUATION_VERSION = 4
 TEST_NOISE_STREAM, PUSH_STREAM = 1, 2
 FS = 1.0 / DT  # Hz
 PUSH_TEST = PushSchedule(magnitude=20.0, duration=0.05, count=2, earliest=0.1, settle=0.1)
@@ -39,6 +40,7 @@ REACH_METRICS = (
     "sparc",
     "log_dimensionless_jerk",
     "effort",
+    "cocontraction",
 )
 HOLD_METRICS = (
     "rms_deviation_m",
@@ -47,6 +49,7 @@ HOLD_METRICS = (
     "settling_time_s",
     "jitter_m",
     "effort",
+    "cocontraction",
     "push_peak_deviation_m",  # under PUSH_TEST
     "push_recovery_time_s",
     "push_end_deviation_m",
@@ -86,6 +89,7 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
             if len(movement) > 2
             else float("nan"),
             "effort": metrics.effort(excitation),
+            "cocontraction": metrics.cocontraction(excitation, ANTAGONIST_PAIRS),
         }
     held = hand[1:]
     return {
@@ -95,6 +99,7 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
         "settling_time_s": metrics.settling_time(hand, target, FS),
         "jitter_m": metrics.jitter(held, FS),
         "effort": metrics.effort(excitation),
+        "cocontraction": metrics.cocontraction(excitation, ANTAGONIST_PAIRS),
     }
 
 

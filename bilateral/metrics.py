@@ -13,6 +13,7 @@ from scipy import signal
 
 __all__ = [
     "censored",
+    "cocontraction",
     "effort",
     "endpoint_error",
     "hold_drift",
@@ -233,3 +234,14 @@ def effort(excitations) -> float:
     """Mean squared muscle excitation over the trial (dimensionless, 0-1)."""
     u = np.asarray(excitations, dtype=float)
     return float(np.mean(u**2))
+
+
+def cocontraction(excitations, pairs) -> float:
+    """Co-contraction (dimensionless, 0-1): the excitation an agonist and its antagonist share, the
+    overlap ``min(u_flexor, u_extensor)`` of each pair of ``pairs`` (index pairs into the muscles),
+    averaged over the pairs and the trial (the overlap form of co-contraction indices, e.g. Falconer &
+    Winter 1985, Electromyogr Clin Neurophysiol 25:135). A muscle working alone scores 0 however hard it
+    works, where ``effort`` grows; two antagonists fully on score 1."""
+    u = np.asarray(excitations, dtype=float)
+    pairs = np.asarray(pairs)
+    return float(np.minimum(u[:, pairs[:, 0]], u[:, pairs[:, 1]]).mean())

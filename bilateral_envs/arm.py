@@ -17,6 +17,9 @@ import numpy as np
 MODEL_PATH = Path(__file__).resolve().parent / "assets" / "arm26.xml"
 MUSCLES = ("pectoralis", "deltoid", "brachioradialis", "triceps_lateral", "biceps", "triceps_long")
 N_MUSCLES = len(MUSCLES)
+# agonist-antagonist pairs (flexor, extensor), by index into MUSCLES: at the shoulder, at the elbow, and
+# across both (the biarticular pair)
+ANTAGONIST_PAIRS = ((0, 1), (2, 3), (4, 5))
 JOINTS = ("shoulder", "elbow")
 # the model's sensors by name, in groups: each group lies contiguously in ``MjData.sensordata``
 SENSOR_GROUPS = {

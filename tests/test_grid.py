@@ -30,7 +30,7 @@ def test_tiny_grid_end_to_end(tmp_path):
 
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert set(summary.columns) >= {"method", "task", "variant", "metric", "n_seeds", "mean", "ci_low", "ci_high"}
-    assert len(summary) == 4 * (8 + 9)  # reach has 8 metrics, hold 9 (3 under pushes), for 4 variants
+    assert len(summary) == 4 * (9 + 10)  # reach has 9 metrics, hold 10 (3 under pushes), for 4 variants
     headline = summary[summary["metric"].isin(["endpoint_error_m", "rms_deviation_m"])]
     assert (headline["n_seeds"] == 2).all()  # (other metrics can be undefined for a run, e.g. never settling)
     assert (headline["ci_low"] <= headline["mean"]).all() and (headline["mean"] <= headline["ci_high"]).all()

@@ -181,3 +181,16 @@ def test_bad_input():
         speed(np.zeros(5), 100)
     with pytest.raises(ValueError):
         hold_drift(np.zeros((3, 2)), np.zeros(2), "median")
+
+
+def test_cocontraction_is_the_excitation_antagonists_share():
+    from bilateral.metrics import cocontraction
+    from bilateral_envs.arm import ANTAGONIST_PAIRS
+
+    alone = np.zeros((10, 6))
+    alone[:, [0, 2, 4]] = 0.8  # the flexors only, hard
+    assert cocontraction(alone, ANTAGONIST_PAIRS) == 0.0 and effort(alone) == pytest.approx(0.32)
+    both = np.full((10, 6), 0.3)
+    both[:, 1] = 0.5  # the shoulder's extensor more: the pair shares 0.3
+    assert cocontraction(both, ANTAGONIST_PAIRS) == pytest.approx(0.3)
+    assert cocontraction(np.ones((4, 6)), ANTAGONIST_PAIRS) == 1.0

@@ -38,6 +38,7 @@ from bilateral.report.figures import (
     metrics_figure,
     push_figure,
     rl_training_figure,
+    sensitivity_figure,
     weights_figure,
 )
 from bilateral.report.statistics import (
@@ -104,6 +105,9 @@ def report(root: str | Path, *, videos: bool = True, video_variants: list[str] |
                 push_figure(root, method, figures / f"hold_push{suffix}.png", combination),
                 weights_figure(root, method, figures / f"hemisphere_weights{suffix}.png", combination),
             ]
+    intact = results[results["method"] == "distal"]
+    if "loss" in intact and intact["loss"].astype(bool).any():  # a loss grid: where in its plane each hand wins
+        written.append(sensitivity_figure(seed_means(intact), figures / "sensitivity.png"))
     for run in finished_runs(root):  # the RL runs' training curves (their trainers only log)
         spec = RunSpec.from_directory(run)
         if spec.method != "distal":

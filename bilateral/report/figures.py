@@ -297,3 +297,60 @@ def rl_training_figure(run: Path, path: Path, title: str | None = None) -> Path 
     fig.suptitle(title or f"{run.name}: training")
     fig.tight_layout()
     return save(fig, path)
+
+
+def sensitivity_figure(per_seed: pd.DataFrame, path: Path, hands: tuple[str, str] = ("uni-dom", "uni-nondom")):
+    """Where in the plane of a loss grid each hand wins each task: for every loss grid label of the
+    second hand (``uni-nondom``, trained with the grid's weights) and each task, the paired difference
+    of its headline metric from the first hand's (``uni-dom``, the dominant loss), coloured by who wins
+    decisively (95 % paired interval); the first two varied weights are the axes. Claim 1 holds at a
+    point where the first hand wins reach and the second wins hold."""
+    from matplotlib.patches import Patch, Rectangle
+
+    from bilateral.report.statistics import Combination, compare
+
+    labelled = per_seed[(per_seed["variant"] == hands[1]) & per_seed["loss"].astype(bool)]
+    if labelled.empty:
+        return None
+    labels = list(dict.fromkeys(labelled["loss"]))
+    items = [dict(item.split("=", 1) for item in label.split(",")) for label in labels]
+    names = list(items[0])
+    xs = list(dict.fromkeys(i[names[0]] for i in items))
+    ys = list(dict.fromkeys(i[names[1]] for i in items)) if len(names) > 1 else [""]
+    tasks = [t for t in ("reach", "hold") if t in set(per_seed["task"])]
+    fig, axes = subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 1, 1.1 * len(ys) + 2.2), squeeze=False)
+    colours = {"better": "#4c72b0", "worse": "#dd8452", "not distinguishable": "#dddddd"}
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for loss, item in zip(labels, items, strict=True):
+            rows = Combination(loss=loss).rows(per_seed)
+            c = compare(rows, task, hands[0], hands[1])
+            if c is None:
+                continue
+            x, y = xs.index(item[names[0]]), ys.index(item[names[1]]) if len(names) > 1 else 0
+            ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, color=colours[c["verdict"]]))
+            k = scale(c["metric"])
+            ax.text(
+                x,
+                y,
+                f"{c['diff'] * k:+.2f}\n[{c['ci_low'] * k:+.2f}, {c['ci_high'] * k:+.2f}]",
+                ha="center",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.set_ylim(-0.5, len(ys) - 0.5)
+        ax.set_xticks(range(len(xs)), xs)
+        ax.set_yticks(range(len(ys)), ys)
+        ax.set_xlabel(f"{hands[1]}'s {names[0]}")
+        ax.set_ylabel(f"{hands[1]}'s {names[1]}" if len(names) > 1 else "")
+        ax.set_title(f"{task}: {hands[0]} − {hands[1]}, {label(HEADLINE[task])}", fontsize=9)
+    names_of = {"better": f"{hands[0]} better", "worse": f"{hands[1]} better", "not distinguishable": "undecided"}
+    handles = [Patch(color=colour, label=names_of[verdict]) for verdict, colour in colours.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(
+        f"Where each hand wins: {hands[0]} (dominant loss) against {hands[1]} trained with each loss "
+        "(paired difference over seeds, 95 % interval)",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return save(fig, path)
