@@ -74,6 +74,17 @@ def _train(args: argparse.Namespace) -> int:
     from bilateral import methods
 
     config = training_config(args)
+    if args.print_config:
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    if not args.out:
+        raise ValueError("--out is required: the run directory to train into")
+    out = Path(args.out)
+    if args.resume and not ((out / "checkpoint.pt").exists() or (out / "summary.json").exists()):
+        raise ValueError(
+            f"--resume: {out} holds no run to resume (no checkpoint.pt); check the directory, or leave out "
+            "--resume to start a new run there"
+        )
     summary = methods.get(args.method).train(config, args.out, resume=args.resume, progress=not args.quiet)
     if args.method != "distal":  # the RL run's curves, from its logs
         from bilateral.report.figures import rl_training_figure
@@ -84,23 +95,41 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    """Evaluate a trained controller on the fixed, seeded test trials of its task."""
-    from bilateral.evaluation import HEADLINE, headline
-    from bilateral.methods import load_trained
+    """Evaluate a trained controller on the fixed, seeded test trials of its task: the headline number,
+    or with --metrics every metric of the task (mean over the trials), intact or under --lesion."""
+    import bilateral
+    from bilateral.evaluation import HEADLINE, TASK_METRICS
 
-    trained = load_trained(args.checkpoint)
-    result = headline(trained.model, trained.config, n_trials=args.trials, act=trained.act)
-    result["method"], result["model"] = trained.method, trained.source
+    trained = bilateral.load(args.checkpoint)
+    config = trained.config
+    if args.lesion and trained.act is not None:
+        raise ValueError("lesions apply to controllers (distal or bilateral-ppo), not to MlpPolicy networks")
+    table = bilateral.evaluate(trained, trials=args.trials, lesions=[args.lesion])
+    names = [m for m in TASK_METRICS[config.task] if m in table] if args.metrics else [HEADLINE[config.task]]
+    means = {name: float(table[name].mean()) for name in names}
+    about = {
+        "task": config.task,
+        "variant": config.variant,
+        "seed": config.seed,
+        "trials": args.trials,
+        "steps": config.trial_steps,
+        "lesion": args.lesion or "none",
+        "method": trained.method,
+        "model": trained.source,
+    }
     if args.json:
-        print(json.dumps(result))
-    else:
-        config = trained.config
-        metric = HEADLINE[config.task]
-        label = "mean final endpoint error" if config.task == "reach" else "mean RMS deviation from target"
-        print(
-            f"{config.variant} on {config.task} (seed {config.seed}, {trained.method}, {trained.source}), "
-            f"{args.trials} test trials: {label} {result[metric] * 100:.2f} cm"
-        )
+        print(json.dumps({**about, **means}))
+        return 0
+    lesion = f", lesion {args.lesion}" if args.lesion else ""
+    print(
+        f"{config.variant} on {config.task} (seed {config.seed}, {trained.method}, {trained.source}{lesion}), "
+        f"{args.trials} test trials, mean over them:"
+    )
+    from bilateral.report.units import fmt, label
+
+    described = {"endpoint_error_m": "final endpoint error", "rms_deviation_m": "RMS deviation from target"}
+    for name, value in means.items():
+        print(f"  {described.get(name, label(name))}: {fmt(name, value)}")
     return 0
 
 
@@ -159,7 +188,9 @@ def _render(args: argparse.Namespace) -> int:
         if trained.act is not None:
             raise ValueError("lesions apply to controllers (distal or bilateral-ppo), not to MlpPolicy networks")
         trained.model.lesion = args.lesion
-    rollouts = render_trained(trained, trials, args.trials, task=task, width=args.width, height=args.height)
+    rollouts = render_trained(
+        trained, trials, args.trials, task=task, width=args.width, height=args.height, progress=not args.quiet
+    )
     frames = [frame for rollout in rollouts for frame in rollout.frames]
     out = write_video(args.out, frames, fps=args.fps)
     figure = rollout_figure(Path(out).with_suffix(".png"), rollouts[-1], f"{config.variant} on {task}")
@@ -196,7 +227,7 @@ def _add_train(sub, method: str = "distal", preset: str = "paper") -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"variants -- {variants}\nlesions (evaluate, render) -- {lesions}",
     )
-    train.add_argument("--out", required=True, help="run directory (created; holds checkpoints and logs)")
+    train.add_argument("--out", help="run directory (created; holds checkpoints and logs); required to train")
     train.add_argument(
         "--method",
         choices=list(METHODS),
@@ -207,6 +238,9 @@ def _add_train(sub, method: str = "distal", preset: str = "paper") -> None:
     )
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--print-config", action="store_true", help="print the settings the options resolve to, as JSON, and stop"
+    )
     if method == "distal":
         train.add_argument(
             "--preset",
@@ -247,9 +281,16 @@ def _add_grid(sub) -> None:
     grid.set_defaults(func=_grid)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line and a pointer to ``--help``, not the usage block first."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
 def build_parser(method: str = "distal", preset: str = "paper") -> argparse.ArgumentParser:
     """The whole command line; ``bilateral train``'s options are ``method``'s (``preset``'s values)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bilateral", description="Bilateral neural-network motor controllers on a MuJoCo six-muscle arm."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -262,6 +303,15 @@ def build_parser(method: str = "distal", preset: str = "paper") -> argparse.Argu
     evaluate.add_argument("checkpoint", help="model.pt of a finished run, or its run directory")
     evaluate.add_argument("--trials", type=_positive, default=256, help="number of test trials (default: 256)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object (last line)")
+    evaluate.add_argument(
+        "--metrics", action="store_true", help="every metric of the run's task, not only the headline one"
+    )
+    evaluate.add_argument(
+        "--lesion",
+        choices=LESIONS,
+        default=None,
+        help="evaluate the controller with a lesion (see bilateral train --help)",
+    )
     evaluate.set_defaults(func=_evaluate)
 
     _add_grid(sub)
@@ -294,6 +344,7 @@ def build_parser(method: str = "distal", preset: str = "paper") -> argparse.Argu
     render.add_argument("--width", type=_positive, default=640, help="frame width in pixels (default: 640)")
     render.add_argument("--height", type=_positive, default=480, help="frame height in pixels (default: 480)")
     render.add_argument("--fps", type=_positive, default=50, help="frames per second: 50 = half speed (default)")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(func=_render)
     return parser
 

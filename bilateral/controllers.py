@@ -133,10 +133,15 @@ class Controller(nn.Module):
     @lesion.setter
     def lesion(self, name: str | None) -> None:
         if name is not None and name not in self.supported_lesions:
-            raise ValueError(f"{type(self).__name__} supports lesions {list(self.supported_lesions)}, not {name!r}")
+            without = " without a callosum" if getattr(self, "callosum", "") is None else ""
+            supported = f"the lesions {list(self.supported_lesions)}" if self.supported_lesions else "no lesions"
+            raise ValueError(f"a {type(self).__name__} controller{without} takes {supported}, not {name!r}")
         self._lesion = name
 
-    supported_lesions: tuple[str, ...] = ()
+    @property
+    def supported_lesions(self) -> tuple[str, ...]:
+        """The lesions this controller can take (a callosum cut only where there is one)."""
+        return ()
 
     @contextmanager
     def lesioned(self, name: str | None):
@@ -198,7 +203,9 @@ class Bilateral(Controller):
     example). Both start at w = 0.5.
     """
 
-    supported_lesions = LESIONS
+    @property
+    def supported_lesions(self) -> tuple[str, ...]:
+        return tuple(name for name in LESIONS if name != "cc" or self.callosum is not None)
 
     def __init__(
         self,

@@ -106,7 +106,7 @@ def trial_metrics(task: str, hand: np.ndarray, target: np.ndarray, excitation: n
 def lesions_of(model) -> list[str | None]:
     """The intact model first, then every lesion it supports (none for unilateral or RL policies)."""
     if isinstance(model, Bilateral):
-        return [None, *(name for name in model.supported_lesions if name != "cc" or model.callosum)]
+        return [None, *model.supported_lesions]
     return [None]
 
 

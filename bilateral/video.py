@@ -45,9 +45,11 @@ def render_rollout(
     height: int = 480,
     env_kwargs: dict | None = None,
     caption: str | None = None,
+    bar=None,
 ) -> Rollout:
     """Run one trial of ``task`` (``reach`` or ``hold``) with ``act(observation) -> excitations``;
-    with a ``caption``, each frame carries the overlay (``overlay``)."""
+    with a ``caption``, each frame carries the overlay (``overlay``); ``bar`` (a tqdm bar) counts the
+    frames."""
     env = gym.make(
         bilateral_envs.ENV_IDS[task],
         render_mode="rgb_array",
@@ -63,6 +65,8 @@ def render_rollout(
 
         def frame(step: int) -> np.ndarray:
             image = env.render()
+            if bar is not None:
+                bar.update()
             if caption is None:
                 return image
             distance = np.linalg.norm(info["hand"] - info["target"]) * 100
@@ -143,9 +147,12 @@ def render_trials(
     height: int = 480,
     env_kwargs: dict | None = None,
     caption: str | None = None,
+    progress: bool = False,
 ) -> list[Rollout]:
     """Rendered rollouts of the first ``count`` of ``trials`` with a batch policy ``act(obs (N, 16))``
-    (one with memory, a ``reset()``, starts afresh each trial); ``caption`` as in ``render_rollout``."""
+    (one with memory, a ``reset()``, starts afresh each trial); ``caption`` as in ``render_rollout``;
+    ``progress`` shows a bar of the frames rendered."""
+    from tqdm.auto import tqdm
 
     def one(obs):
         return act(obs[None])[0]
@@ -155,19 +162,22 @@ def render_trials(
             act.reset()
         return trial_options(trials, k)
 
-    return [
-        render_rollout(
-            task,
-            one,
-            options=start(k),
-            steps=trials.n_steps,
-            width=width,
-            height=height,
-            env_kwargs=env_kwargs,
-            caption=caption,
-        )
-        for k in range(min(count, len(trials)))
-    ]
+    count = min(count, len(trials))
+    with tqdm(total=count * (trials.n_steps + 1), unit="frame", desc="rendering", disable=not progress) as bar:
+        return [
+            render_rollout(
+                task,
+                one,
+                options=start(k),
+                steps=trials.n_steps,
+                width=width,
+                height=height,
+                env_kwargs=env_kwargs,
+                caption=caption,
+                bar=bar,
+            )
+            for k in range(count)
+        ]
 
 
 def render_trained(
@@ -179,6 +189,7 @@ def render_trained(
     width: int = 640,
     height: int = 480,
     caption: str | bool = True,
+    progress: bool = False,
 ) -> list[Rollout]:
     """Rendered rollouts of a trained run (``bilateral.methods.Trained``: a controller acts itself,
     lesions included) on the first ``count`` of ``trials`` of ``task`` (default: the one it learnt),
@@ -201,6 +212,7 @@ def render_trained(
         height=height,
         env_kwargs=env_kwargs,
         caption=caption or None,
+        progress=progress,
     )
 
 

@@ -85,3 +85,66 @@ def test_an_rl_method_takes_its_own_learning_rate_schedule(tmp_path, capsys):
     config = json.loads((tmp_path / "ppo" / "config.json").read_text())
     assert (config["method"], config["lr_schedule"]) == ("ppo", "linear")
     assert (tmp_path / "ppo" / "training.png").exists()  # drawn by the command line from the run's logs
+
+
+def error_of(argv, capsys) -> str:
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_mistakes_are_one_clear_line(tmp_path, capsys):
+    err = error_of(["train", "--variant", "nope", "--out", str(tmp_path)], capsys)
+    assert err.splitlines() == [
+        "bilateral train: error: argument --variant: invalid choice: 'nope' (choose from 'uni', 'uni-dom', "
+        "'uni-nondom', 'bi', 'bi-cc', 'bi-spec', 'bi-spec-cc')",
+        "(see bilateral train --help)",
+    ]
+    err = error_of(["train", "--out", str(tmp_path / "typo"), "--resume"], capsys)
+    assert err == (
+        f"bilateral train: error: --resume: {tmp_path / 'typo'} holds no run to resume (no checkpoint.pt); check "
+        "the directory, or leave out --resume to start a new run there\n"
+    )
+    assert not (tmp_path / "typo").exists()
+    err = error_of(["train", "--learning-rate", "-1", "--out", str(tmp_path / "lr")], capsys)
+    assert err == "bilateral train: error: learning_rate must be > 0, got -1.0\n"
+
+
+def test_print_config_shows_the_resolved_settings(capsys):
+    assert main(["train", "--preset", "strong", "--variant", "bi", "--print-config"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert (config["learning_rate"], config["width"], config["variant"]) == (0.01, 64, "bi")
+
+
+def test_evaluate_an_unfinished_run_or_with_a_lesion_it_lacks(tmp_path, capsys):
+    from bilateral.methods.distal import TrainConfig, Trainer
+
+    tiny = {"batch_size": 4, "trial_steps": 5, "validation_trials": 4, "batches_per_epoch": 2, "width": 4}
+    Trainer(
+        TrainConfig.from_preset("paper", variant="bi", total_batches=4, **tiny), tmp_path / "half", progress=False
+    ).run(stop_after=2)
+    err = error_of(["evaluate", str(tmp_path / "half")], capsys)
+    assert err == (
+        f"bilateral evaluate: error: {tmp_path / 'half'} holds an unfinished run (2 batches trained; checkpoint.pt, "
+        f"no model.pt yet): finish it with `bilateral train --out {tmp_path / 'half'} --resume` and the options it "
+        "was started with, then evaluate it\n"
+    )
+    assert (
+        main(
+            ["train", "--variant", "bi", "--total-batches", "4", "--out", str(tmp_path / "half"), "--resume", "--quiet"]
+            + [f"--{k.replace('_', '-')}={v}" for k, v in tiny.items()]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    err = error_of(["evaluate", str(tmp_path / "half"), "--lesion", "cc"], capsys)
+    assert err == (
+        "bilateral evaluate: error: a Bilateral controller without a callosum takes the lesions ['high-left', "
+        "'high-right', 'low-left', 'low-right'], not 'cc'\n"
+    )
+    assert (
+        main(["evaluate", str(tmp_path / "half"), "--lesion", "low-left", "--metrics", "--trials", "4", "--json"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert result["lesion"] == "low-left" and {"endpoint_error_m", "peak_speed_m_s", "cocontraction"} <= set(result)

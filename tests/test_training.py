@@ -255,3 +255,15 @@ def test_a_recurrent_impedance_run_learns_records_its_axes_and_reloads(tmp_path)
     states = trajectory.layers["left.1"]
     assert terms.layers["left.1"] == hidden_activity(states.double())
     assert not torch.allclose(states[1], states[0])  # the GRU state moves from step to step
+
+
+def test_a_finished_run_can_be_given_more_batches_not_fewer(tmp_path):
+    train(tiny(total_batches=4), tmp_path, progress=False)
+    longer = train(tiny(total_batches=6), tmp_path, resume=True, progress=False)
+    assert longer["finished"] and longer["batches"] == 6
+    log = pd.read_csv(tmp_path / "metrics.csv")
+    assert log.loc[log["kind"] == "train", "batch"].tolist() == list(range(6))  # batches 4 and 5 added
+    with pytest.raises(
+        ValueError, match=r"has trained 6 of its 6 batches: a run can be given more batches, not fewer \(3 asked\)"
+    ):
+        train(tiny(total_batches=3), tmp_path, resume=True, progress=False)

@@ -102,6 +102,15 @@ def load_trained(path: str | Path) -> Trained:
     from bilateral import checkpoint
 
     path = Path(path)
+    run = path if path.is_dir() else path.parent
+    if not (run / "model.pt").exists() and (run / "checkpoint.pt").exists():
+        state = checkpoint.load(run / "checkpoint.pt")
+        done = state.get("state", {}).get("next_batch", state.get("steps"))
+        unit = "batches" if "state" in state else "environment steps"
+        raise FileNotFoundError(
+            f"{run} holds an unfinished run ({done} {unit} trained; checkpoint.pt, no model.pt yet): finish it with "
+            f"`bilateral train --out {run} --resume` and the options it was started with, then evaluate it"
+        )
     payload = checkpoint.load(path / "model.pt" if path.is_dir() else path)
     return get(method_of(payload)).load(path)
 

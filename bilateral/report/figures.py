@@ -89,6 +89,8 @@ def examples_figure(
     if not variants:
         return None
     fig, axes = subplots(2, len(variants), figsize=(3.2 * len(variants), 6.2), squeeze=False)
+    for ax in axes[1, 1:]:  # one scale for the speeds or distances of every variant
+        ax.sharey(axes[1, 0])
     for j, variant in enumerate(variants):
         with np.load(runs[variant] / "traces.npz") as traces:
             hand, target = traces["hand"][:4], traces["target"][:4]
@@ -197,7 +199,7 @@ def lesions_figure(
     ax.set_xticks(np.arange(len(variants)), variants)
     ax.set_ylabel(label(metric))
     ax.set_title(titled(f"{task}: effect of lesions (mean over seeds, 95 % t-interval)", combination))
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, title="lesion", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars
     ax.grid(axis="y", alpha=0.3)
     return save(fig, path)
 

@@ -77,6 +77,7 @@ def _rng(config: TrainConfig, *stream: int) -> np.random.Generator:
 
 
 TRAIN_STREAM, NOISE_STREAM, VALIDATION_STREAM = 1, 2, 3
+EXTENDING = ("total_batches", "epochs")  # what resuming may change: a run can be given more batches
 
 
 class Objective:
@@ -167,7 +168,7 @@ class Trainer:
     def _restore(self) -> None:
         payload = checkpoint.load(self.checkpoint_path)
         changed = self.config.changed_from(payload["config"])
-        if changed:
+        if set(changed) - set(EXTENDING):
             raise ConfigMismatchError(f"{self.out} holds a run with a different configuration (differs in {changed})")
         try:
             self.model.load_state_dict(payload["model"])
@@ -178,6 +179,25 @@ class Trainer:
         self.optimizer.load_state_dict(payload["optimizer"])
         self.best_model = payload["best_model"]
         self.state = TrainingState(**payload["state"])
+        if changed:  # more batches for a run, finished or not
+            self._extend(TrainConfig.from_dict(payload["config"]).n_batches)
+
+    def _extend(self, before: int) -> None:
+        """Go on training a restored run to this configuration's ``n_batches`` (it had ``before``): a
+        finished run trains again from its last batch's weights and optimiser state; a cosine learning
+        rate follows the new length from here on."""
+        state, wanted = self.state, self.config.n_batches
+        if wanted < state.next_batch:
+            raise ConfigMismatchError(
+                f"{self.out} has trained {state.next_batch} of its {before} batches: a run can be given more "
+                f"batches, not fewer ({wanted} asked)"
+            )
+        if state.stopped_early:
+            raise ConfigMismatchError(
+                f"{self.out} stopped early at batch {state.next_batch} (no better validation for "
+                f"{self.config.patience} epochs): more batches would not be trained; start a new run"
+            )
+        state.finished = False
 
     def _open_log(self, resumed: bool):
         """metrics.csv without rows past the checkpoint (a killed run may have logged some)."""
