@@ -72,5 +72,5 @@ def upgrade_results(table):
     for k, (column, default) in enumerate(RESULT_COLUMNS.items()):
         if column not in table:
             table.insert(table.columns.get_loc("variant") + 1 + k, column, default)
-        table[column] = table[column].fillna(default)
+        table[column] = table[column].astype(object).fillna(default)  # a column read back empty is float NaN
     return table
