@@ -53,3 +53,14 @@ def test_the_overlay_says_what_is_shown_and_frames_move_on(tmp_path):
     video = write_video(tmp_path / "clip.mp4", side_by_side([with_text.frames, plain.frames]))
     frames = imageio.mimread(video)
     assert len(frames) == 7 and frames[0].shape == (480, 960, 3)
+
+
+def test_rendering_many_frames_shows_a_progress_bar(capsys):
+    from bilateral.video import render_trials
+    from bilateral_envs import make_task
+
+    trials = make_task("reach").draw(np.random.default_rng(0), 2, 4)
+    rollouts = render_trials("reach", lambda obs: np.zeros((len(obs), 6)), trials, 2, width=64, height=48, progress=True)
+    assert [len(r.frames) for r in rollouts] == [5, 5]
+    err = capsys.readouterr().err
+    assert "rendering" in err and "10/10" in err  # every frame counted
