@@ -4,8 +4,10 @@
 
 Prints, for the reach task: the Gymnasium env's ``step()`` rate (as ``gymnasium.make`` returns it,
 wrappers included, and unwrapped), the bare ``mujoco.mj_step`` rate on the same model in a Python
-loop, their ratio, and the batch stepper's trial-steps per second for N = 64. For reference, the
-same ratio for Gymnasium's own Reacher-v5 when its MuJoCo environments are importable.
+loop, their ratio, the batch stepper's trial-steps per second for N = 64, and the native vector
+environment's (``gymnasium.make_vec(..., num_envs=64)``: rewards, terms and infos included) against a
+plain loop of 64 ``mj_step`` calls on the same model. For reference, the single-environment ratio
+of Gymnasium's own Reacher-v5 when its MuJoCo environments are importable.
 The last line is one JSON object.
 """
 
@@ -88,6 +90,24 @@ def batch_rate(n_arms: int, seconds: float, threads: int = 1) -> float:
     return rate
 
 
+def vector_rate(n_envs: int, seconds: float) -> float:
+    """Arm-steps per second of ``gymnasium.make_vec`` with ``n_envs`` arms (sampled actions, autoreset
+    included: its trials end and restart as a user's would)."""
+    venv = gym.make_vec(bilateral_envs.ENV_IDS["reach"], num_envs=n_envs, vectorization_mode="vector_entry_point")
+    actions = np.random.default_rng(0).uniform(0, 1, (TRIAL, n_envs, 6)).astype(np.float32)
+    venv.reset(seed=0)
+
+    def run(n):  # n arm-steps
+        start = time.perf_counter()
+        for k in range(max(1, n // n_envs)):
+            venv.step(actions[k % TRIAL])
+        return time.perf_counter() - start
+
+    rate = best_rate(run, seconds)
+    venv.close()
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per measurement")
@@ -99,10 +119,13 @@ def main() -> None:
     bare = mj_step_rate(env.unwrapped.batch.model, args.seconds)
     env.close()
     batch64 = batch_rate(64, args.seconds)
+    vector64 = vector_rate(64, args.seconds)
     print(f"{bilateral_envs.ENV_IDS['reach'] + ' step():':38s}{ours:10.0f} /s  (unwrapped {ours_unwrapped:.0f} /s)")
     print(f"mujoco.mj_step, same model:           {bare:10.0f} /s")
     print(f"ratio env / mj_step:                  {ours / bare:10.3f}  (unwrapped {ours_unwrapped / bare:.3f})")
     print(f"ArmBatch N=64 trial-steps:            {batch64:10.0f} /s")
+    print(f"make_vec N=64 arm-steps:              {vector64:10.0f} /s")
+    print(f"ratio make_vec / mj_step loop:        {vector64 / bare:10.3f}")
     try:
         reacher = gym.make("Reacher-v5")
         r_env = env_rate(reacher, args.seconds)
@@ -121,6 +144,8 @@ def main() -> None:
                 "mj_steps_per_s": round(bare, 1),
                 "ratio": round(ours / bare, 4),
                 "batch64_trial_steps_per_s": round(batch64, 1),
+                "vector64_arm_steps_per_s": round(vector64, 1),
+                "vector_ratio": round(vector64 / bare, 4),
             }
         )
     )

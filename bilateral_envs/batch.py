@@ -16,6 +16,12 @@ controller reads it); before the trial's first state the first one is seen (``s_
 
 ``step`` is ``mj_step2`` (forces from ``u_t``, integrate) then ``mj_step1`` (kinematics and sensors
 of ``x_{t+1}``): one ``mj_step``'s work, after which ``sensordata`` belongs to the new state.
+
+Each arm keeps its own step count (``steps``), so that some arms can start new trials while the others
+go on (``reset_arms``: a vector environment's resets). The sensors of the last few states are kept in a
+ring buffer shared by all arms (``HISTORY`` deep at least, as deep as the longer delay needs): an arm
+that starts a trial fills its whole history with its first state, which is what a delay shows before
+the first state, so one slot of the buffer serves every arm's delayed observation.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ INTEGRATION_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION  # everything a step depe
 PROPRIOCEPTION = slice(0, 12)  # observation entries from proprioception
 VISION = slice(12, 14)  # observation entries from vision (hand x, y)
 HAND = slice(_SENSORS["hand"].start, _SENSORS["hand"].start + 2)  # sensor entries of the hand's x, y (m)
+HISTORY = 3  # states of sensors kept at least: the motion terms read the hand's last three positions
 
 
 def delayed(t: int, delay: int) -> int:
@@ -140,38 +147,74 @@ class ArmBatch:
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self._chunks = list(np.array_split(np.arange(n), self.threads))
         self.trials: Trials | None = None
-        self.rng: np.random.Generator | None = None
-        self.t = 0
+        self.rng: np.random.Generator | list[np.random.Generator] | None = None
+        self.steps = np.zeros(n, dtype=np.int64)  # each arm's step in its trial: t of its state x_t
         self._last = 0  # index of the last step in _force
         self._force = np.zeros((n, 1, 2))  # load + pushes at every step of the trials, N
         self._pushes = False
         self.sensors = np.zeros((n, N_SENSORS))  # s_t = h(x_t) of the current state
         self.excitation = np.zeros((n, N_MUSCLES))  # last excitations applied (clipped)
         self.noise = np.zeros((n, 14))  # last observation noise drawn
-        self.sensed: list[np.ndarray] = []  # s_0 .. s_t of the running trials
+        # the sensors of the last states: slot _slot is the current state's, slot _slot - k (mod depth) the
+        # state k steps before (or the trial's first state, if the trial is younger)
+        self._history = np.zeros((max(HISTORY, self.proprioception_delay + 1, self.vision_delay + 1), n, N_SENSORS))
+        self._slot = 0
         self._mjdata_current = True  # False once another stepper has moved the arms on (record)
         self._proprioception_map, self._vision_map = sensor_map(self.arm)
         self._one_map = self._proprioception_map + self._vision_map  # when both delays are equal
         self._offset = np.zeros((n, N_OBS))
 
     # -- trials ---------------------------------------------------------------------------------
-    def reset(self, trials: Trials, rng: np.random.Generator | None = None) -> np.ndarray:
+    def reset(self, trials: Trials, rng: np.random.Generator | list | None = None) -> np.ndarray:
         """Start ``trials`` (one per arm); returns the first observations, (N, 16) float64.
 
-        ``rng`` draws the observation noise (required only when there is noise).
+        ``rng`` draws the observation noise (required only when there is noise): one generator for the
+        whole batch, or a list of one per arm (each arm's noise then comes from its own).
         """
         if len(trials) != self.n:
             raise ValueError(f"{len(trials)} trials for {self.n} arms")
-        if self.noisy and rng is None:
-            raise ValueError("observation noise is on: reset needs an rng")
-        self.trials, self.rng, self.t = trials, rng, 0
+        self._check_rng(rng)
+        self.trials, self.rng = trials, rng
         # the force on the hand at each step, and the load alone for steps past the trials' length
         self._force = np.concatenate([trials.load[:, None] + trials.pushes, trials.load[:, None]], axis=1)
         self._last = self._force.shape[1] - 1
         self._pushes = bool(trials.pushes.any())  # else the force is constant: set once, at t = 0
-        m = self.model
         self.sensors = np.empty((self.n, N_SENSORS))
-        for i, d in enumerate(self.data):
+        self._start(np.arange(self.n))
+        self.excitation = np.zeros((self.n, N_MUSCLES))
+        self._mjdata_current = True
+        self._offset = observation_offset(self.arm, trials.target)
+        return self._observe()
+
+    def reset_arms(self, arms, trials: Trials) -> np.ndarray:
+        """Start new ``trials`` on the arms ``arms`` (indices, one trial each; the others go on), with the
+        noise generators given to ``reset``. Returns the first observations of those arms, (k, 16)."""
+        self._check_started()
+        if not self._mjdata_current:
+            raise RuntimeError("these arms were moved on by another stepper (record): reset them all")
+        arms = np.asarray(arms, dtype=np.int64).reshape(-1)
+        if len(trials) != len(arms) or trials.n_steps != self.trials.n_steps:
+            raise ValueError(f"{len(arms)} arms need {len(arms)} trials of {self.trials.n_steps} steps")
+        if isinstance(self.rng, np.random.Generator) and self.noisy:
+            raise ValueError("resetting some arms needs a noise generator per arm (reset with a list)")
+        parts = self.trials.to_dict()
+        for name, value in trials.to_dict().items():
+            parts[name] = parts[name].copy()
+            parts[name][arms] = value
+        self.trials = Trials(**parts)
+        self._force[arms] = np.concatenate([trials.load[:, None] + trials.pushes, trials.load[:, None]], axis=1)
+        self._pushes = bool(self.trials.pushes.any())
+        self._start(arms)
+        self.excitation[arms] = 0.0
+        self._offset[arms] = observation_offset(self.arm, trials.target)
+        return self._observe(arms)
+
+    def _start(self, arms: np.ndarray) -> None:
+        """Put ``arms`` at their trials' start: posture, minimum activation, target marker, load; their
+        sensors fill their whole history; their step counts restart."""
+        m, trials = self.model, self.trials
+        for i in arms:
+            d = self.data[i]
             mujoco.mj_resetData(m, d)
             d.qpos[:] = trials.start_qpos[i]
             d.act[:] = m.actuator_actrange[:, 0]  # minimum activation
@@ -179,49 +222,79 @@ class ArmBatch:
             d.xfrc_applied[self.arm.hand_body, :2] = self._force[i, 0]
             mujoco.mj_step1(m, d)  # kinematics and sensors of x_0, ready for mj_step2
             self.sensors[i] = d.sensordata
-        self.excitation = np.zeros((self.n, N_MUSCLES))
-        self.sensed = [self.sensors]
-        self._mjdata_current = True
-        self._offset = observation_offset(self.arm, trials.target)
-        return self._observe()
+        self._history[:, arms] = self.sensors[arms]
+        self.steps[arms] = 0
 
-    def draw_noise(self) -> np.ndarray | None:
-        """Observation noise for the next observation (N, 14), drawn from the trials' rng (None if off)."""
+    def _check_rng(self, rng) -> None:
+        if not self.noisy:
+            return
+        if rng is None:
+            raise ValueError("observation noise is on: reset needs an rng")
+        if isinstance(rng, list | tuple) and len(rng) != self.n:
+            raise ValueError(f"{len(rng)} noise generators for {self.n} arms")
+
+    def draw_noise(self, arms=None) -> np.ndarray | None:
+        """Observation noise for the next observation of ``arms`` (default: all), (k, 14), from the
+        batch's generator or each arm's own (None if noise is off)."""
         if not self.noisy:
             return None
-        self.noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
-        return self.noise
-
-    def _observe(self) -> np.ndarray:
-        """The observation at step ``t`` (a new array each step), with fresh noise."""
-        t, sensed = self.t, self.sensed
-        dp, dv = self.proprioception_delay, self.vision_delay
-        if dp == dv:
-            obs = np.matmul(sensed[delayed(t, dp)], self._one_map)
+        if isinstance(self.rng, np.random.Generator):
+            noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
         else:
-            obs = np.matmul(sensed[delayed(t, dp)], self._proprioception_map)
-            obs += np.matmul(sensed[delayed(t, dv)], self._vision_map)
-        obs += self._offset
+            which = range(self.n) if arms is None else arms
+            noise = np.stack([self.rng[i].standard_normal(14) for i in which]) * self.noise_std
+        self.noise = noise
+        return noise
+
+    def seen(self, delay: int) -> np.ndarray:
+        """The sensors of ``delay`` steps before each arm's current state (its trial's first state when
+        the trial is younger), (N, 15)."""
+        return self._history[(self._slot - delay) % len(self._history)]
+
+    def _observe(self, arms=None) -> np.ndarray:
+        """The observation of each arm (or of ``arms``) at its current step (a new array), with fresh noise."""
+        dp, dv = self.proprioception_delay, self.vision_delay
+        proprioceptive, visual = self.seen(dp), self.seen(dv)
+        if arms is not None:
+            proprioceptive, visual = proprioceptive[arms], visual[arms]
+        if dp == dv:
+            obs = np.matmul(proprioceptive, self._one_map)
+        else:
+            obs = np.matmul(proprioceptive, self._proprioception_map)
+            obs += np.matmul(visual, self._vision_map)
+        obs += self._offset if arms is None else self._offset[arms]
         if self.noisy:
-            obs[:, :14] += self.draw_noise()
+            obs[:, :14] += self.draw_noise(arms)
         return obs
 
     # -- stepping -------------------------------------------------------------------------------
-    def step(self, excitation) -> np.ndarray:
+    def step(self, excitation, arms=None) -> np.ndarray:
         """Apply excitations (N, 6) in [0, 1] for one step; returns the next observations (N, 16).
 
-        Values outside [0, 1] are clipped; NaN or infinite values raise ``ValueError``.
+        With ``arms`` (indices), only those arms step (``excitation`` has a row per arm of the batch;
+        the others' rows are ignored) and only their observations are returned, (k, 16): the others,
+        which a vector environment has just started on new trials, stay at their first state. Values
+        outside [0, 1] are clipped; NaN or infinite values raise ``ValueError``.
         """
         if not self._mjdata_current or self.trials is None:
             self._check_started()
             raise RuntimeError("these arms were moved on by another stepper (record): reset them before stepping")
         self.excitation = check_excitation(excitation, self.n)
-        self.sensors = np.empty((self.n, N_SENSORS))
-        if self._pool is None:
-            self._step_arms(self._chunks[0])
-        else:
-            self._run(self._step_arms)
-        return self._advance()
+        if arms is None:
+            self.sensors = np.empty((self.n, N_SENSORS))
+            if self._pool is None:
+                self._step_arms(self._chunks[0])
+            else:
+                self._run(self._step_arms)
+            return self._advance()
+        arms = np.asarray(arms, dtype=np.int64).reshape(-1)
+        resting = np.setdiff1d(np.arange(self.n), arms)
+        self.sensors = self.sensors.copy()
+        self._step_arms(arms)
+        self.excitation[resting] = 0.0
+        self.steps[resting] -= 1  # _advance counts every arm; the resting ones stay at their first state
+        self._advance(observe=False)
+        return self._observe(arms)
 
     def record(self, sensors: np.ndarray, excitation: np.ndarray) -> np.ndarray:
         """Take one step made by another stepper: the excitations (N, 6) it applied and the sensors
@@ -234,10 +307,11 @@ class ArmBatch:
         self.sensors = np.array(sensors, dtype=np.float64)
         return self._advance()
 
-    def _advance(self) -> np.ndarray:
-        self.t += 1
-        self.sensed.append(self.sensors)
-        return self._observe()
+    def _advance(self, observe: bool = True) -> np.ndarray | None:
+        self.steps += 1
+        self._slot = (self._slot + 1) % len(self._history)
+        self._history[self._slot] = self.sensors
+        return self._observe() if observe else None
 
     def integration_state(self) -> np.ndarray:
         """Each arm's complete integration state (``mjSTATE_INTEGRATION``: time, qpos, qvel,
@@ -263,13 +337,12 @@ class ArmBatch:
     @property
     def force(self) -> np.ndarray:
         """Force on each hand during the next step (load plus push), (N, 2) N."""
-        return self._force[:, self.t if self.t < self._last else self._last]
+        return self._force[np.arange(self.n), np.minimum(self.steps, self._last)]
 
     @property
     def applied_force(self) -> np.ndarray:
         """Force on each hand during the step just taken (the next one's before any step), (N, 2) N."""
-        t = max(self.t - 1, 0)
-        return self._force[:, t if t < self._last else self._last]
+        return self._force[np.arange(self.n), np.minimum(np.maximum(self.steps - 1, 0), self._last)]
 
     def _step_arms(self, indices) -> None:
         m, hand_body, u, sensors = self.model, self.arm.hand_body, self.excitation, self.sensors
@@ -288,6 +361,13 @@ class ArmBatch:
     def hand(self) -> np.ndarray:
         """Hand position (m) of the current states, (N, 2)."""
         return self.sensors[:, HAND]
+
+    def hand_before(self, steps: int) -> np.ndarray:
+        """Hand positions (m) ``steps`` states before the current ones (at most ``HISTORY - 1``; the
+        trial's start when it is younger), (N, 2)."""
+        if not 0 <= steps < len(self._history):
+            raise ValueError(f"the batch keeps {len(self._history)} states, not {steps + 1}")
+        return self.seen(steps)[:, HAND]
 
     @property
     def state(self) -> np.ndarray:

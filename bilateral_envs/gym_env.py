@@ -7,6 +7,8 @@ step for step.
 
 from __future__ import annotations
 
+import collections
+import os
 from typing import ClassVar
 
 import gymnasium as gym
@@ -14,7 +16,7 @@ import numpy as np
 from gymnasium import spaces
 
 from bilateral_envs.arm import N_MUSCLES
-from bilateral_envs.batch import HAND, N_OBS, ArmBatch
+from bilateral_envs.batch import N_OBS, ArmBatch
 from bilateral_envs.rendering import ArmRenderer, ArmViewer
 from bilateral_envs.tasks import DT, HoldPosition, RandomReach, Task
 from bilateral_envs.terms import NON_SPECIALISED, check_weights, compute_terms, weighted_sum
@@ -23,10 +25,19 @@ DEFAULT_TRIAL_STEPS = 50
 TRAIL_STEPS = 40  # the hand's trail in rendered frames: its last 0.4 s, fading
 
 
+def has_display() -> bool:
+    """Whether a window can be opened here (``render_mode="human"``)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 class ArmEnv(gym.Env):
     """Base class: one arm, one task, fixed-length trials. See ``RandomReachEnv`` and ``HoldPositionEnv``."""
 
-    metadata: ClassVar[dict] = {"render_modes": ["human", "rgb_array"], "render_fps": round(1 / DT)}
+    # "human" is offered where a window can open (Gymnasium's check_env makes every mode offered)
+    metadata: ClassVar[dict] = {
+        "render_modes": ["rgb_array", *(["human"] if has_display() else [])],
+        "render_fps": round(1 / DT),
+    }
 
     def __init__(
         self,
@@ -46,7 +57,12 @@ class ArmEnv(gym.Env):
         width: int = 640,
         height: int = 480,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+        if render_mode == "human" and not has_display():
+            raise ValueError(
+                "render_mode='human' opens a window, and there is no display here (DISPLAY and WAYLAND_DISPLAY "
+                "are not set); render off-screen with render_mode='rgb_array'"
+            )
+        if render_mode is not None and render_mode not in ("rgb_array", "human"):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.task = task
         self.weights = check_weights(
@@ -103,13 +119,17 @@ class ArmEnv(gym.Env):
 
     def step(self, action):
         batch = self.batch
-        push = self._push[min(batch.t, len(self._push) - 1)]  # acting during this step
+        if batch.trials is None:
+            raise RuntimeError("step() before reset(): call env.reset() to start a trial first")
+        push = self._push[min(int(batch.steps[0]), len(self._push) - 1)]  # acting during this step
         obs = batch.step(action)[0]
         hand = batch.hand[0].copy()
-        sensed = batch.sensed
-        previous, before = sensed[-2][0, HAND], sensed[max(len(sensed) - 3, 0)][0, HAND]
+        self._trail.append(hand)
         terms = {
-            k: float(v) for k, v in compute_terms(hand, self._target, batch.excitation[0], previous, before).items()
+            k: float(v)
+            for k, v in compute_terms(
+                hand, self._target, batch.excitation[0], batch.hand_before(1)[0], batch.hand_before(2)[0]
+            ).items()
         }
         reward = -float(weighted_sum(terms, self.weights))
         info = {  # new arrays every call: users keep what they are given (Gymnasium's convention)
@@ -130,6 +150,7 @@ class ArmEnv(gym.Env):
         trials = batch.trials
         self._target, self._load = trials.target[0].copy(), trials.load[0].copy()
         self._push = np.concatenate([trials.pushes[0], np.zeros((1, 2))])  # and none after the trial
+        self._trail = collections.deque([batch.hand[0].copy()], maxlen=TRAIL_STEPS)
         return {
             "terms": dict.fromkeys(self.weights, 0.0),
             "hand": batch.hand[0].copy(),
@@ -155,7 +176,7 @@ class ArmEnv(gym.Env):
         force = self.batch.applied_force[0] if self.batch.trials is not None else None
         load = self.batch.trials.load[0] if self.batch.trials is not None else None
         push = None if force is None else force - load
-        trail = [s[0, HAND] for s in self.batch.sensed[-TRAIL_STEPS:]]
+        trail = list(self._trail) if self.batch.trials is not None else []
         return self._renderer.render(data, load=load, push=push, trail=trail)
 
     def close(self) -> None:

@@ -60,9 +60,30 @@ def test_rgb_array_frames_are_not_blank(env_id):
 def test_human_mode_without_display_says_why(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    env = make(IDS[0], render_mode="human")
-    with pytest.raises(RuntimeError, match="display"):
-        env.reset(seed=0)
+    from bilateral_envs import RandomReachEnv
+
+    with pytest.raises(ValueError, match=r"there is no display here .* render_mode='rgb_array'"):
+        RandomReachEnv(render_mode="human")
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_check_env_with_its_render_check_headless(env_id, monkeypatch):
+    """Gymnasium's check_env makes the environment in every render mode it offers: headless, "human"
+    is not offered (it cannot open a window), so the whole check passes."""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        pytest.skip("a display is here: the headless case is CI's")
+    env = make(env_id)
+    assert env.metadata["render_modes"] == ["rgb_array"]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*infinity.*")
+        check_env(env.unwrapped)
+    env.close()
+
+
+def test_a_step_before_reset_says_so():
+    env = make(IDS[0])
+    with pytest.raises(RuntimeError, match=r"step\(\) before reset\(\)"):
+        env.step(env.action_space.sample())
     env.close()
 
 

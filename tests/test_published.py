@@ -31,7 +31,8 @@ def intact(root: Path) -> pd.DataFrame:
 def test_summary_is_the_per_seed_table_summarised(root):
     derived = summarize(intact(root))
     committed = pd.read_csv(root / "summary.csv")
-    committed["loss"] = committed["loss"].astype(object).fillna("")  # written empty: no loss grid    pd.testing.assert_frame_equal(derived.reset_index(drop=True), committed, check_dtype=False, rtol=1e-6)
+    committed["loss"] = committed["loss"].astype(object).fillna("")  # written empty: no loss grid
+    pd.testing.assert_frame_equal(derived.reset_index(drop=True), committed, check_dtype=False, rtol=1e-6)
 
 
 @pytest.mark.parametrize("root", PUBLISHED, ids=lambda p: p.name)

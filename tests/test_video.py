@@ -60,7 +60,9 @@ def test_rendering_many_frames_shows_a_progress_bar(capsys):
     from bilateral_envs import make_task
 
     trials = make_task("reach").draw(np.random.default_rng(0), 2, 4)
-    rollouts = render_trials("reach", lambda obs: np.zeros((len(obs), 6)), trials, 2, width=64, height=48, progress=True)
+    rollouts = render_trials(
+        "reach", lambda obs: np.zeros((len(obs), 6)), trials, 2, width=64, height=48, progress=True
+    )
     assert [len(r.frames) for r in rollouts] == [5, 5]
     err = capsys.readouterr().err
     assert "rendering" in err and "10/10" in err  # every frame counted

@@ -62,27 +62,31 @@ def objectives(variant: str) -> list[dict[str, float]]:
 
 
 def make_env(config: RLConfig, n_envs: int | None = None):
-    """In-process vector environments of the task, rewarding the variant's (first) objective."""
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    """The task's arms as one SB3 vector environment (``bilateral_envs.sb3.ArmVecEnv``: every arm stepped
+    in one call), rewarding the variant's (first) objective, with episode statistics (``VecMonitor``),
+    seeded from the run's seed (environment i with seed + i)."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from bilateral_envs.sb3 import ArmVecEnv
 
     reward = objectives(config.variant)[0]
-    kwargs = {
-        "max_episode_steps": config.trial_steps,
-        "trial_steps": config.trial_steps,
-        "proprioception_delay": config.proprioception_delay,
-        "vision_delay": config.vision_delay,
-        "proprioception_noise": config.proprioception_noise,
-        "vision_noise": config.vision_noise,
-        **{f"{term}_weight": reward.get(term, 0.0) for term in TASK_TERMS},
-    }
-    return make_vec_env(
+    vector = gym.make_vec(
         bilateral_envs.ENV_IDS[config.task],
-        n_envs=n_envs or config.n_envs,
-        seed=config.seed,
-        vec_env_cls=DummyVecEnv,
-        env_kwargs=kwargs,
+        num_envs=n_envs or config.n_envs,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="SameStep",  # SB3's convention
+        trial_steps=config.trial_steps,
+        proprioception_delay=config.proprioception_delay,
+        vision_delay=config.vision_delay,
+        proprioception_noise=config.proprioception_noise,
+        vision_noise=config.vision_noise,
+        threads=1,
+        **{f"{term}_weight": reward.get(term, 0.0) for term in TASK_TERMS},
     )
+    env = VecMonitor(ArmVecEnv(vector))
+    env.seed(config.seed)
+    return env
 
 
 def build_algorithm(config: RLConfig, env, tensorboard_log: str | None = None):
@@ -290,7 +294,7 @@ def save_state(out: Path, config: RLConfig, algorithm, validation) -> None:
             "torch": torch.get_rng_state(),
             "numpy": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
             "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-            "envs": [env.unwrapped.np_random.bit_generator.state for env in algorithm.env.envs],
+            "envs": [generator.bit_generator.state for generator in algorithm.env.unwrapped.generators],
         },
         "validation": validation.state(),
     }
@@ -325,8 +329,8 @@ def restore_state(out: Path, algorithm, state: dict) -> None:
     kind, keys, *rest = rng["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))  # noqa: NPY002 (as save_state says)
     random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
-    for env, generator in zip(algorithm.env.envs, rng["envs"], strict=True):
-        env.unwrapped.np_random.bit_generator.state = generator
+    for generator, state in zip(algorithm.env.unwrapped.generators, rng["envs"], strict=True):
+        generator.bit_generator.state = state
 
 
 class _Checkpoints:
