@@ -40,8 +40,11 @@ and the differences of the next states, of the sensors and of the mass matrix gi
 (and ``dM/dq``). Each step only records what MuJoCo computed; the Jacobians of a whole trial are
 assembled at once afterwards (``JacobianStepper.jacobians``). Where a constraint is active (a joint
 at or beyond its limit: ``nefc > 0`` in any of an arm's simulations) the closed form of the
-activation and velocity columns does not hold: they are then finite differences too, all such
-trial-steps in one more batched MuJoCo call. Where an arm's state sits within ``eps`` of a limit its
+activation and velocity columns does not hold, and the soft limit's force bends sharply with the
+joint angle: all such trial-steps get six more simulations, in one more batched MuJoCo call, which
+make the qpos columns centred differences and the velocity columns and those of an applied joint
+force forward ones, the activation columns following from the latter through the moment arms
+(``_constrained_differences``). Where an arm's state sits within ``eps`` of a limit its
 differences straddle the constraint's switch (some of its simulations have the constraint, some not)
 and give absurd entries (DESIGN §5): its Jacobians are then MuJoCo's full finite differences
 (``mjd_transitionFD``), taken a few ``eps`` to the side of the limit the joint is on. Both are
@@ -88,6 +91,7 @@ PERTURBED = 2  # finite-difference columns: qpos 0, qpos 1
 STATE = slice(1, 11)  # x = (qpos, qvel, act) inside an mjSTATE_INTEGRATION row (after time)
 POSITION_VELOCITY = slice(1, 5)
 QVEL, ACT, CTRL = slice(3, 5), slice(5, 11), slice(13, 19)  # inside an mjSTATE_INTEGRATION row
+QPOS, QFRC_APPLIED = slice(1, 3), slice(19, 21)  # joint angles; applied joint forces (N m)
 
 
 def _sigmoid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -346,13 +350,25 @@ class JacobianStepper:
             jac.nudged[t, i] = self._full_differences(jac, t, i)
         held = np.argwhere(jac.fallback & ~straddles)
         if len(held):
-            self._constrained_differences(jac, held, moved[held[:, 0], 0, held[:, 1]])
+            self._constrained_differences(jac, held, moved[held[:, 0], :, held[:, 1]], R[held[:, 0], held[:, 1]])
         return jac
 
-    def _constrained_differences(self, jac: TrialJacobians, where: np.ndarray, next_centre: np.ndarray) -> None:
-        """Finite differences of (qpos', qvel') over the velocities and activations at the trial-steps
-        ``where`` (a constraint active throughout their differences), in one batched MuJoCo call."""
-        columns = 2 + N_MUSCLES  # qvel 0, 1, then the activations
+    def _constrained_differences(
+        self, jac: TrialJacobians, where: np.ndarray, moved: np.ndarray, R: np.ndarray
+    ) -> None:
+        """The columns of (qpos', qvel') at the trial-steps ``where``, where a joint limit's constraint is
+        active throughout their differences, in one batched MuJoCo call of six simulations each.
+
+        ``moved`` (where, 1 + PERTURBED, 4) holds the next (qpos, qvel) of the step as it is and with each
+        qpos moved by +eps (the step's own simulations); ``R`` (where, 6, 2) the moment arms. The qpos
+        columns are centred differences (here simulated with qpos moved by -eps): inside the soft limit's
+        transition zone the constraint force bends sharply with the joint angle, and a forward difference
+        is off by up to 1e-2. The velocity columns are forward differences (the constraint's reference
+        acceleration is linear in the velocity), and so are the columns of an applied joint force, from
+        which the activation columns follow exactly (muscle force = gain x activation, through the
+        moment arms: ``d/d act_i = d/d qfrc . R_i gain_i``). A trial-step whose -eps simulation leaves
+        or enters the constraint gets MuJoCo's full differences beside the limit (``nudged``)."""
+        columns = 3 * PERTURBED  # qpos 0, 1 by -eps; qvel 0, 1 by +eps; applied force 0, 1 by +eps
         count = len(where) * columns
         if self._difference_batch is None or self._difference_batch.nsim < count:
             size = max(count, 2 * (self._difference_batch.nsim if self._difference_batch else self.n * columns))
@@ -360,12 +376,32 @@ class JacobianStepper:
         batch = self._difference_batch
         rows = batch.state[:count].reshape(len(where), columns, -1)
         rows[:] = self._before[where[:, 0], where[:, 1]][:, None]
-        moved = rows[:, :, 3:11]  # qvel and act, which the columns perturb
-        moved[:, np.arange(columns), np.arange(columns)] += self.eps
+        k = np.arange(PERTURBED)
+        rows[:, k, QPOS.start + k] -= self.eps
+        rows[:, PERTURBED + k, QVEL.start + k] += self.eps
+        rows[:, 2 * PERTURBED + k, QFRC_APPLIED.start + k] += self.eps
         batch.step(ids=np.arange(count))
-        change = (rows[:, :, POSITION_VELOCITY] - next_centre[:, None]) / self.eps  # (where, column, 4)
-        jac.pv[where[:, 0], where[:, 1], :, 2:4] = change[:, :2].transpose(0, 2, 1)
-        jac.pa[where[:, 0], where[:, 1]] = change[:, 2:].transpose(0, 2, 1)
+        after = rows[:, :, POSITION_VELOCITY]  # (where, column, 4)
+        centre, plus = moved[:, 0], moved[:, 1:]
+        t, i = where[:, 0], where[:, 1]
+        jac.pv[t, i, :, 0:2] = ((plus - after[:, :PERTURBED]) / (2 * self.eps)).transpose(0, 2, 1)
+        jac.pv[t, i, :, 2:4] = ((after[:, PERTURBED : 2 * PERTURBED] - centre[:, None]) / self.eps).transpose(0, 2, 1)
+        by_force = ((after[:, 2 * PERTURBED :] - centre[:, None]) / self.eps).transpose(0, 2, 1)  # (where, 4, 2)
+        jac.pa[t, i] = by_force @ (R * self._gain[t, i][:, :, None]).transpose(0, 2, 1)
+        # a -eps simulation that leaves or enters the limit straddles the constraint's switch (DESIGN §5);
+        # judged from the angles (a fresh batch's first call reports nefc 0: seen with MuJoCo 4.0.1)
+        start = self._before[t, i][:, QPOS]
+        moved_back = start[:, None, :] - self.eps * np.eye(PERTURBED)[None]
+        straddling = (self._beyond_limit(moved_back) != self._beyond_limit(start)[:, None]).any(axis=1)
+        for step, arm in where[straddling]:
+            jac.nudged[step, arm] = self._full_differences(jac, step, arm)
+
+    def _beyond_limit(self, qpos: np.ndarray) -> np.ndarray:
+        """Whether a joint-limit constraint acts at joint angles ``qpos`` (..., 2): an angle closer to a
+        limit than the joint's margin, or beyond it."""
+        low, high = self.joint_range[:, 0], self.joint_range[:, 1]
+        margin = self.model.jnt_margin[: self.model.nv]
+        return ((qpos < low + margin) | (qpos > high - margin)).any(axis=-1)
 
     def _full_differences(self, jac: TrialJacobians, t: int, i: int) -> bool:
         """MuJoCo's full finite differences of trial-step (t, i), into ``jac``, taken a few ``eps``
@@ -542,6 +578,7 @@ class ClosedLoop:
             target=torch.from_numpy(trials.target),
             layers=self._controller.layers,
             fallback=int(self.jacobians.fallback.sum()),
+            nudged=int(self.jacobians.nudged.sum()),
         )
 
     def surrogates(self, losses: list[torch.Tensor]) -> list[torch.Tensor]:

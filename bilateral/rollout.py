@@ -26,7 +26,8 @@ class Trajectory:
     excitation: torch.Tensor
     target: torch.Tensor
     layers: dict[str, torch.Tensor] = field(default_factory=dict)
-    fallback: int = 0  # differentiable runs: trial-steps whose activation columns were finite differences
+    fallback: int = 0  # differentiable runs: trial-steps with a joint limit's constraint active (differenced)
+    nudged: int = 0  # ... of which differenced beside the limit (their state within eps of it)
 
 
 def layer_activity(steps: list[dict[str, list[torch.Tensor]]]) -> dict[str, torch.Tensor]:

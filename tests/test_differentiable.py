@@ -65,15 +65,17 @@ def test_jacobians_match_mujoco_finite_differences():
     rows[14, 5:11] = [0.001, 0.999, 0.001, 0.999, 0.5, 0.5]  # activation at (beside) its limits
     u = rng.uniform(0, 1, (n, 6))
     u[14:16] = [[0, 0.9, 0, 0.9, 0.5, 0.5], [0, 1, 0, 1, 1, 0]]  # excitation at its bounds, activation clamped
-    # two constraint violations to come back from: beyond the limits
+    # two constraint violations to come back from: beyond the limits; and two inside the soft limit's
+    # transition zone (the first 1 mrad beyond it), where its force bends sharply with the angle
     rows[16, 1:3], rows[17, 1:3] = [low[0] - 0.01, 1.0], [1.0, high[1] + 0.02]
+    rows[18, 1:3], rows[19, 1:3] = [low[0] - 2e-4, 1.0], [1.0, high[1] + 5e-4]
     stepper = stepper_for(task, n, threads=2)
     stepper.load(rows, 1)
     stepper.step(u, arms.force)
     jac = stepper.jacobians()
     A, B, C = jac.full(0)
     assert np.flatnonzero(jac.nudged[0]).tolist() == [5, 6, 7]
-    assert np.flatnonzero(jac.fallback[0]).tolist() == [5, 6, 7, 16, 17]
+    assert np.flatnonzero(jac.fallback[0]).tolist() == [5, 6, 7, 16, 17, 18, 19]
     for i in range(n):
         args = (arm.model, rows[i], u[i], arms.force[i], arm.hand_body)
         if jac.nudged[0, i]:  # beside a limit: MuJoCo's full differences, taken a few eps beside it
@@ -84,8 +86,8 @@ def test_jacobians_match_mujoco_finite_differences():
             reference = mujoco_differences(*args, centred=False, nudge=np.where(near, 4e-6 * side, 0.0))
             for ours, ref in zip((A[i], B[i], C[i]), reference, strict=True):
                 np.testing.assert_array_equal(ours, ref)
-        elif jac.fallback[0, i]:  # a constraint holds throughout: forward differences, as MuJoCo's
-            for ours, ref in zip((A[i], B[i], C[i]), mujoco_differences(*args, centred=False), strict=True):
+        elif jac.fallback[0, i]:  # a constraint holds throughout: against MuJoCo's centred differences
+            for ours, ref in zip((A[i], B[i], C[i]), mujoco_differences(*args, centred=True), strict=True):
                 assert relative(ours, ref) < 1e-5, i
         else:  # closed form and our own differences, against MuJoCo's (more accurate) centred ones
             for ours, ref in zip((A[i], B[i], C[i]), mujoco_differences(*args, centred=True), strict=True):

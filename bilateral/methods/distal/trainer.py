@@ -118,6 +118,7 @@ METRIC_FIELDS = (
     "w_right",
     "grad_norm",
     "fallback",
+    "nudged",
     "seconds",
 )
 
@@ -359,7 +360,14 @@ class Trainer:
         self.optimizer.step()
         self.model.constrain_()
         return self._row(
-            "train", index, self.objective, losses, terms, grad_norm=float(grad_norm), fallback=run.trajectory.fallback
+            "train",
+            index,
+            self.objective,
+            losses,
+            terms,
+            grad_norm=float(grad_norm),
+            fallback=run.trajectory.fallback,
+            nudged=run.trajectory.nudged,
         )
 
     def _row(self, kind: str, index: int, objective: Objective, losses, terms: TrialTerms, **extra) -> dict:
