@@ -19,7 +19,7 @@ from bilateral_envs.arm import N_MUSCLES
 from bilateral_envs.batch import N_OBS, ArmBatch
 from bilateral_envs.rendering import ArmRenderer, ArmViewer
 from bilateral_envs.tasks import DT, HoldPosition, RandomReach, Task
-from bilateral_envs.terms import NON_SPECIALISED, check_weights, compute_terms, weighted_sum
+from bilateral_envs.terms import NON_SPECIALISED, compute_terms, reward_weights, weighted_sum
 
 DEFAULT_TRIAL_STEPS = 50
 TRAIL_STEPS = 40  # the hand's trail in rendered frames: its last 0.4 s, fading
@@ -65,14 +65,8 @@ class ArmEnv(gym.Env):
         if render_mode is not None and render_mode not in ("rgb_array", "human"):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.task = task
-        self.weights = check_weights(
-            {
-                "position_l1": position_l1_weight,
-                "position_mse10": position_mse10_weight,
-                "excitation": excitation_weight,
-                "hand_speed": hand_speed_weight,
-                "hand_acceleration": hand_acceleration_weight,
-            }
+        self.weights = reward_weights(
+            position_l1_weight, position_mse10_weight, excitation_weight, hand_speed_weight, hand_acceleration_weight
         )
         self._trial_steps = trial_steps
         self.batch = ArmBatch(

@@ -75,6 +75,21 @@ def check_weights(weights: dict) -> dict:
     return {name: float(w) for name, w in weights.items()}
 
 
+def reward_weights(
+    position_l1: float, position_mse10: float, excitation: float, hand_speed: float, hand_acceleration: float
+) -> dict:
+    """An environment's reward weights of the five terms (its ``*_weight`` arguments), checked."""
+    return check_weights(
+        {
+            "position_l1": position_l1,
+            "position_mse10": position_mse10,
+            "excitation": excitation,
+            "hand_speed": hand_speed,
+            "hand_acceleration": hand_acceleration,
+        }
+    )
+
+
 def weighted_sum(terms: dict, weights: dict):
     """``sum(weights[k] * terms[k])`` over the weights given (checked by ``check_weights``)."""
     total = 0.0

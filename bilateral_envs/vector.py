@@ -29,10 +29,10 @@ from gymnasium.vector.utils import batch_space
 
 from bilateral_envs.arm import N_MUSCLES
 from bilateral_envs.batch import N_OBS, ArmBatch
+from bilateral_envs.gym_env import DEFAULT_TRIAL_STEPS
 from bilateral_envs.tasks import DT, HoldPosition, RandomReach, Task, Trials
-from bilateral_envs.terms import NON_SPECIALISED, TASK_TERMS, check_weights, compute_terms, weighted_sum
+from bilateral_envs.terms import NON_SPECIALISED, TASK_TERMS, compute_terms, reward_weights, weighted_sum
 
-DEFAULT_TRIAL_STEPS = 50
 RESET_OPTIONS = ("start_qpos", "target", "load", "pushes", "reset_mask")
 
 
@@ -82,14 +82,8 @@ class ArmVectorEnv(VectorEnv):
         self.task, self.num_envs = task, num_envs
         # trial_steps when given (make_vec passes the registered max_episode_steps along with it)
         self.trial_steps = trial_steps or max_episode_steps or DEFAULT_TRIAL_STEPS
-        self.weights = check_weights(
-            {
-                "position_l1": position_l1_weight,
-                "position_mse10": position_mse10_weight,
-                "excitation": excitation_weight,
-                "hand_speed": hand_speed_weight,
-                "hand_acceleration": hand_acceleration_weight,
-            }
+        self.weights = reward_weights(
+            position_l1_weight, position_mse10_weight, excitation_weight, hand_speed_weight, hand_acceleration_weight
         )
         self.batch = ArmBatch(
             task,

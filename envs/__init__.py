@@ -4,10 +4,11 @@ The environment package was renamed so that its name is the project's own (a top
 clashes with other installs). Import ``bilateral_envs`` instead.
 """
 
+import importlib
 import sys
 import warnings
 
-import bilateral_envs  # noqa: F401 (registers the environments; its modules are aliased below)
+importlib.import_module("bilateral_envs")  # the environments themselves: registered, their modules aliased below
 
 warnings.warn(
     "the package 'envs' is now 'bilateral_envs'; 'import envs' will stop working in the next release",
