@@ -80,7 +80,8 @@ def _train(args: argparse.Namespace) -> int:
     if not args.out:
         raise ValueError("--out is required: the run directory to train into")
     out = Path(args.out)
-    if args.resume and not ((out / "checkpoint.pt").exists() or (out / "summary.json").exists()):
+    started = ("checkpoint.pt", "summary.json", "config.json", "metrics.csv")  # a run, or one killed early
+    if args.resume and not any((out / name).exists() for name in started):
         raise ValueError(
             f"--resume: {out} holds no run to resume (no checkpoint.pt); check the directory, or leave out "
             "--resume to start a new run there"
@@ -282,7 +283,12 @@ def _add_grid(sub) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """A parser whose errors are one line and a pointer to ``--help``, not the usage block first."""
+    """A parser whose errors are one line and a pointer to ``--help``, not the usage block first, and
+    which takes options by their whole names only (an abbreviated --method would slip past ``_chosen``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")

@@ -392,16 +392,16 @@ class JacobianStepper:
         # judged from the angles (a fresh batch's first call reports nefc 0: seen with MuJoCo 4.0.1)
         start = self._before[t, i][:, QPOS]
         moved_back = start[:, None, :] - self.eps * np.eye(PERTURBED)[None]
-        straddling = (self._beyond_limit(moved_back) != self._beyond_limit(start)[:, None]).any(axis=1)
+        straddling = (self._beyond_limit(moved_back) != self._beyond_limit(start)[:, None]).any(axis=(1, 2))
         for step, arm in where[straddling]:
             jac.nudged[step, arm] = self._full_differences(jac, step, arm)
 
     def _beyond_limit(self, qpos: np.ndarray) -> np.ndarray:
-        """Whether a joint-limit constraint acts at joint angles ``qpos`` (..., 2): an angle closer to a
-        limit than the joint's margin, or beyond it."""
+        """Whether each joint's limit constraint acts at joint angles ``qpos`` (..., 2): an angle closer
+        to a limit than the joint's margin, or beyond it; per joint (..., 2)."""
         low, high = self.joint_range[:, 0], self.joint_range[:, 1]
         margin = self.model.jnt_margin[: self.model.nv]
-        return ((qpos < low + margin) | (qpos > high - margin)).any(axis=-1)
+        return (qpos < low + margin) | (qpos > high - margin)
 
     def _full_differences(self, jac: TrialJacobians, t: int, i: int) -> bool:
         """MuJoCo's full finite differences of trial-step (t, i), into ``jac``, taken a few ``eps``

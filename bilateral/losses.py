@@ -168,7 +168,7 @@ def loss_axis(values: tuple[str, ...]) -> list[str]:
 
 def loss_item(name: str, value: str) -> tuple[str | None, str, float | str]:
     """``(preset or None, term or 'error', value)`` of one loss grid item, checked."""
-    preset, _, term = name.rpartition(".") if name.split(".")[0] in LOSS_PRESETS else ("", "", name)
+    preset, _, term = name.partition(".") if name.split(".")[0] in LOSS_PRESETS else ("", "", name)
     if term == "error":
         if value not in ERROR_FORMS:
             raise ValueError(f"error takes one of {list(ERROR_FORMS)}, got {value!r}")

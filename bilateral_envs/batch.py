@@ -193,6 +193,8 @@ class ArmBatch:
         if not self._mjdata_current:
             raise RuntimeError("these arms were moved on by another stepper (record): reset them all")
         arms = np.asarray(arms, dtype=np.int64).reshape(-1)
+        if len(np.unique(arms)) != len(arms) or arms.min() < 0 or arms.max() >= self.n:
+            raise ValueError(f"arms must be distinct indices below {self.n}, got {arms.tolist()}")
         if len(trials) != len(arms) or trials.n_steps != self.trials.n_steps:
             raise ValueError(f"{len(arms)} arms need {len(arms)} trials of {self.trials.n_steps} steps")
         if isinstance(self.rng, np.random.Generator) and self.noisy:
@@ -235,16 +237,18 @@ class ArmBatch:
 
     def draw_noise(self, arms=None) -> np.ndarray | None:
         """Observation noise for the next observation of ``arms`` (default: all), (k, 14), from the
-        batch's generator or each arm's own (None if noise is off)."""
+        batch's generator or each arm's own (None if noise is off); ``noise`` keeps every arm's last."""
         if not self.noisy:
             return None
         if isinstance(self.rng, np.random.Generator):
-            noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
-        else:
-            which = range(self.n) if arms is None else arms
-            noise = np.stack([self.rng[i].standard_normal(14) for i in which]) * self.noise_std
-        self.noise = noise
-        return noise
+            if arms is not None:
+                raise ValueError("observation noise for some arms needs a noise generator per arm (reset with a list)")
+            self.noise = self.rng.standard_normal((self.n, 14)) * self.noise_std
+            return self.noise
+        which = range(self.n) if arms is None else arms
+        for i in which:
+            self.noise[i] = self.rng[i].standard_normal(14) * self.noise_std
+        return self.noise if arms is None else self.noise[arms]
 
     def seen(self, delay: int) -> np.ndarray:
         """The sensors of ``delay`` steps before each arm's current state (its trial's first state when

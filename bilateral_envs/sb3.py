@@ -32,7 +32,7 @@ class ArmVecEnv(VecEnv):
         return self.vector.generators
 
     def reset(self) -> np.ndarray:
-        seeds = None if all(s is None for s in self._seeds) else [int(s) for s in self._seeds]
+        seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
         options = self._options[0] if self._options and self._options[0] else None
         if any(o != self._options[0] for o in self._options):
             raise ValueError("ArmVecEnv takes the same reset options for every environment")

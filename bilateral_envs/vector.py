@@ -39,8 +39,8 @@ RESET_OPTIONS = ("start_qpos", "target", "load", "pushes", "reset_mask")
 class ArmVectorEnv(VectorEnv):
     """``num_envs`` arms of ``task`` as one Gymnasium vector environment (see the module docstring).
 
-    Arguments as the single environments' (reward weights, sensory noise and delays, ``trial_steps``;
-    ``max_episode_steps``, which Gymnasium passes as registered, is the length without it), plus ``num_envs``,
+    Arguments as the single environments' (reward weights, sensory noise and delays, ``trial_steps``),
+    plus ``num_envs``,
     ``autoreset_mode`` (an ``AutoresetMode`` or its value) and ``threads`` (MuJoCo threads stepping the
     batch). ``render_mode="rgb_array"`` renders every environment (a list of frames).
     """
@@ -80,7 +80,9 @@ class ArmVectorEnv(VectorEnv):
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.task, self.num_envs = task, num_envs
-        # trial_steps when given (make_vec passes the registered max_episode_steps along with it)
+        # trials end after trial_steps when it is given, else after max_episode_steps (which make_vec always
+        # passes, as registered); a single environment ends at its TimeLimit's max_episode_steps, so give
+        # it the same value to compare the two
         self.trial_steps = trial_steps or max_episode_steps or DEFAULT_TRIAL_STEPS
         self.weights = reward_weights(
             position_l1_weight, position_mse10_weight, excitation_weight, hand_speed_weight, hand_acceleration_weight
@@ -107,13 +109,16 @@ class ArmVectorEnv(VectorEnv):
         self._renderer = None
 
     # -- trials ---------------------------------------------------------------------------------
-    def _seed(self, seed) -> None:
+    def _seed(self, seed, envs: np.ndarray) -> None:
+        """Seed environments ``envs`` (environment i with ``seed + i``, or its own of a list), in place:
+        the batch draws its noise from these same generators."""
         if seed is None:
             return
         seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int | np.integer) else list(seed)
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"{len(seeds)} seeds for {self.num_envs} environments")
-        self.generators = [seeding.np_random(int(s))[0] for s in seeds]
+        if len(seeds) != self.num_envs or any(s is None for s in seeds):
+            raise ValueError(f"give one seed (an int) or {self.num_envs} ints, one per environment; got {seed!r}")
+        for i in envs:
+            self.generators[i] = seeding.np_random(int(seeds[i]))[0]
 
     def _draw(self, envs: np.ndarray, options: dict) -> Trials:
         """New trials for environments ``envs``, each from its own generator, with ``options`` fixing parts."""
@@ -133,16 +138,17 @@ class ArmVectorEnv(VectorEnv):
         unknown = set(options) - set(RESET_OPTIONS)
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; the options are {list(RESET_OPTIONS)}")
-        self._seed(seed)
         mask = options.get("reset_mask")
         if mask is None or self.batch.trials is None:
             envs = np.arange(self.num_envs)
+            self._seed(seed, envs)
             observation = self.batch.reset(self._draw(envs, options), self.generators)
         else:
             mask = np.asarray(mask)
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_ or not mask.any():
                 raise ValueError(f"reset_mask must be a bool array of shape ({self.num_envs},) marking some env")
             envs = np.flatnonzero(mask)
+            self._seed(seed, envs)  # as Gymnasium's own vector envs: only the environments reset
             observation = self.batch.reset_arms(envs, self._draw(envs, options))
         self._observation[envs] = observation
         self._ended[envs] = False

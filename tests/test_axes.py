@@ -133,3 +133,14 @@ def test_sizing_by_parameters_matches_the_bilateral_models_within_five_percent()
         assert count < parameter_count("unilateral", width, depth, cell)  # by units it would have more
     runs = GridSpec(seeds=1, tasks=("reach",), variants=("uni", "bi"), sizings=("units", "parameters")).runs()
     assert sorted(r.folder for r in runs) == ["bi", "uni", "uni+parameters"]  # the bilateral one is shared
+
+
+def test_a_loss_grid_is_the_distal_teachers_and_names_presets_whole():
+    from bilateral.losses import loss_label_overrides
+
+    pytest.importorskip("stable_baselines3")
+    runs = GridSpec(
+        seeds=1, tasks=("hold",), variants=("uni-nondom",), methods=("distal", "ppo"), loss_grid=("effort=0,2",)
+    ).runs()
+    assert sorted((r.method, r.loss) for r in runs) == [("distal", "effort=0"), ("distal", "effort=2"), ("ppo", "")]
+    assert loss_label_overrides("dominant.hidden.left.0=0.1", ("dominant",)) == {"dominant": {"hidden.left.0": 0.1}}

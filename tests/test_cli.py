@@ -148,3 +148,17 @@ def test_evaluate_an_unfinished_run_or_with_a_lesion_it_lacks(tmp_path, capsys):
     )
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["lesion"] == "low-left" and {"endpoint_error_m", "peak_speed_m_s", "cocontraction"} <= set(result)
+
+
+def test_options_are_taken_by_their_whole_names(tmp_path, capsys):
+    err = error_of(["train", "--meth", "ppo", "--variant", "uni", "--out", str(tmp_path)], capsys)
+    assert err.startswith("bilateral train: error: unrecognized arguments: --meth ppo")
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_resumed(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text("{}")  # what a run writes before its first batch
+    argv = ["train", "--variant", "uni", "--total-batches", "2", "--batch-size", "4", "--trial-steps", "5"]
+    argv += ["--validation-trials", "4", "--batches-per-epoch", "2", "--width", "4", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--resume"]) == 0
+    assert (tmp_path / "run" / "model.pt").exists()

@@ -153,3 +153,17 @@ def test_the_sb3_vec_env_is_dummy_vec_env_over_single_envs():
     assert ours.env_is_wrapped(object) == [False] * 3 and ours.get_attr("render_mode") == [None] * 3
     ours.close()
     theirs.close()
+
+
+def test_a_seeded_masked_reset_reseeds_only_the_masked_environments_noise_included():
+    venv = vector(ENV_IDS["hold"], 3, **KWARGS)
+    venv.reset(seed=1)
+    before = [g.bit_generator.state for g in venv.unwrapped.generators]
+    obs, _ = venv.reset(seed=40, options={"reset_mask": np.array([False, True, False])})
+    single = gym.make(ENV_IDS["hold"], max_episode_steps=KWARGS["trial_steps"], **KWARGS)
+    expected, _ = single.reset(seed=41)  # environment 1 of seed 40
+    np.testing.assert_array_equal(obs[1], expected)  # its trial and its noise, from its own generator
+    after = [g.bit_generator.state for g in venv.unwrapped.generators]
+    assert after[0] == before[0] and after[2] == before[2]  # the others' generators untouched
+    single.close()
+    venv.close()

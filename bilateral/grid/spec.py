@@ -146,7 +146,8 @@ class GridSpec(Settings):
 
     def runs(self, threads: int = 1) -> list[RunSpec]:
         """Every run, an axis's non-default value only for the variants it changes (the others are run
-        once, at the paper's value, and belong to every combination)."""
+        once, at the paper's value, and belong to every combination); a loss grid is the distal
+        teacher's (the RL methods' rewards are the presets' own)."""
         labels = loss_axis(self.loss_grid) if self.loss_grid else [""]
         return [
             RunSpec(method, task, variant, seed, threads, cell, nondominant, sizing, loss)
@@ -158,8 +159,8 @@ class GridSpec(Settings):
             for variant in self.variants
             if nondominant == DEFAULT_NONDOMINANT or get_variant(variant).trains_nondominant
             if sizing == DEFAULT_SIZING or get_variant(variant).structure == "unilateral"
-            for loss in self._losses_of(variant, nondominant, labels)
-            if methods.get(method).supports(variant, cell, nondominant) and (method == "distal" or not loss)
+            for loss in (self._losses_of(variant, nondominant, labels) if method == "distal" else [""])
+            if methods.get(method).supports(variant, cell, nondominant)
             for seed in range(self.seeds)
         ]
 

@@ -238,7 +238,11 @@ def compare(per_seed: pd.DataFrame, task: str, a: str, b: str, method: str = "di
         else:
             low, high = welch_interval(va, vb)
             p_value = float(stats.ttest_ind(va, vb, equal_var=False, nan_policy="omit").pvalue)
-    diff = float(np.nanmean(va) - np.nanmean(vb))
+    if pairing:  # the difference of the pairs the interval is over
+        kept = np.isfinite(va) & np.isfinite(vb)
+        diff = float(np.mean(va[kept] - vb[kept])) if kept.any() else float("nan")
+    else:
+        diff = float(np.nanmean(va) - np.nanmean(vb))
     if np.isfinite(low) and high < 0:
         verdict = "better"
     elif np.isfinite(low) and low > 0:

@@ -188,7 +188,7 @@ class Trainer:
         finished run trains again from its last batch's weights and optimiser state; a cosine learning
         rate follows the new length from here on."""
         state, wanted = self.state, self.config.n_batches
-        if wanted < state.next_batch:
+        if wanted < before:
             raise ConfigMismatchError(
                 f"{self.out} has trained {state.next_batch} of its {before} batches: a run can be given more "
                 f"batches, not fewer ({wanted} asked)"
@@ -199,6 +199,7 @@ class Trainer:
                 f"{self.config.patience} epochs): more batches would not be trained; start a new run"
             )
         state.finished = False
+        (self.out / "summary.json").unlink(missing_ok=True)  # written again when the longer run ends
 
     def _open_log(self, resumed: bool):
         """metrics.csv without rows past the checkpoint (a killed run may have logged some)."""
