@@ -126,9 +126,7 @@ class ArmVectorEnv(VectorEnv):
         fixed = {k: v for k, v in options.items() if k != "reset_mask"}
         if fixed:
             parts = [self.task.override(p, **fixed) for p in parts]
-        return Trials(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("start_qpos", "target", "load", "pushes"))
-        )
+        return Trials(**{name: np.concatenate([p.to_dict()[name] for p in parts]) for name in parts[0].to_dict()})
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Start new trials: on every environment, or on those ``options["reset_mask"]`` marks (a bool
@@ -223,7 +221,7 @@ class ArmVectorEnv(VectorEnv):
         mask = self._mask(envs)
         trials = batch.trials
         push = batch.applied_force - trials.load
-        qpos = np.stack([d.qpos.copy() for d in batch.data])
+        qpos = batch.qpos
         info = {
             "hand": batch.hand.copy(),
             "target": trials.target.copy(),
