@@ -9,7 +9,7 @@ folder, ``{variant}+{cell}+{nondominant}+{sizing}+{loss}`` with the defaults lef
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bilateral import methods
@@ -46,8 +46,8 @@ class RunSpec:
     @property
     def folder(self) -> str:
         """The variant's folder: ``{variant}``, with ``+{value}`` for each axis not at the paper's value."""
-        defaults = (DEFAULT_CELL, DEFAULT_NONDOMINANT, DEFAULT_SIZING, "")
-        extras = [x for x, default in zip(self.axes.values(), defaults, strict=True) if x != default]
+        defaults = {f.name: f.default for f in fields(self)}  # the paper's value of each axis
+        extras = [value for axis, value in self.axes.items() if value != defaults[axis]]
         return "+".join((self.variant, *extras))
 
     @property
