@@ -14,7 +14,10 @@ case that does not get there within ``--cap-seconds`` of training, or within the
 of batches, reports null. ``--set`` overrides preset fields (``--set learning_rate=0.01``) to try
 settings (``--set cell=gru`` for recurrent hemispheres). The last line is one JSON object:
 ``reach_bi_seconds_to_2cm``, ``hold_unidom_seconds_to_1cm`` (named by the aims), the batches each
-took, and the best value each reached.
+took, the best value each reached, and what the Jacobians cost on the way: MuJoCo steps simulated
+per trial-step (``*_simulations_per_trial_step``: 3 on a smooth step, 9 where a joint limit is
+active, 20 where a state sits on a limit) and the share of trial-steps with a limit active
+(``*_fallback_share``), both over all batches trained.
 """
 
 from __future__ import annotations
@@ -49,11 +52,15 @@ def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: st
     torch.set_num_threads(1)  # as Trainer.run does
     metric = HEADLINE[config.task]
     seconds, history, reached = 0.0, [], None
+    counted = {"trial_steps": 0, "simulations": 0, "fallback": 0}
     try:
         for index in range(config.n_batches):
             start = time.perf_counter()
-            trainer.train_batch(index)
+            row = trainer.train_batch(index)
             seconds += time.perf_counter() - start
+            counted["trial_steps"] += config.batch_size * config.trial_steps
+            counted["simulations"] += row["simulations"]
+            counted["fallback"] += row["fallback"]
             last = index + 1 == config.n_batches or seconds >= cap
             if (index + 1) % every == 0 or last:
                 value = headline(trainer.model, config, test_trials)[metric]
@@ -74,6 +81,8 @@ def time_to_aim(config: TrainConfig, aim: float, every: int, cap: float, out: st
         "batches": reached["batches"] if reached else None,
         "best_m": min(h[metric] for h in history) if history else None,
         "history": history,
+        "simulations_per_trial_step": round(counted["simulations"] / counted["trial_steps"], 3),
+        "fallback_share": round(counted["fallback"] / counted["trial_steps"], 4),
     }
 
 
@@ -116,6 +125,8 @@ def main() -> None:
         summary[f"{name}_seconds_to_{aim}cm"] = result["seconds"]
         summary[f"{name}_batches_to_{aim}cm"] = result["batches"]
         summary[f"{name}_best_m"] = result["best_m"]
+        summary[f"{name}_simulations_per_trial_step"] = result["simulations_per_trial_step"]
+        summary[f"{name}_fallback_share"] = result["fallback_share"]
     print(json.dumps(summary))
 
 

@@ -50,15 +50,14 @@ and give absurd entries (DESIGN §5): its Jacobians are then MuJoCo's full finit
 (``mjd_transitionFD``), taken a few ``eps`` to the side of the limit the joint is on. Both are
 counted (``TrialJacobians.fallback``, ``nudged``).
 
-The gradient (``ClosedLoop``). The forward pass runs the controller step by step without autograd.
-Afterwards the controller is run once more on the recorded observations with autograd, which gives
-the excitations and hidden activity the losses see: a memoryless controller on all of them at once,
-with ``J_t = d u_t / d o_t`` for every trial and step; a recurrent one step by step, each step's
-observation and state leaves of their own. ``ClosedLoop.surrogates`` takes losses of those tensors
-and sweeps backwards once, for all losses together, through the arm (``A``, ``B``, ``C``), the
-observations and the controller's steps (and the adjoint of its state); it returns, per loss, a
-surrogate whose gradient with respect to the controller's weights is that loss's total gradient --
-to be routed or backpropagated as any loss would be.
+The gradient (``ClosedLoop``). A trial is one autograd graph: at each control step the controller's
+own torch operations (a recurrent controller's state carried from step to step), then the arm's
+step as a node of its own (``_ArmStep``: MuJoCo forward, ``A_t``, ``B_t`` and ``C_{t+1}`` backward)
+and the next observation as another (``_Observe``: the affine map of the delayed sensors,
+``sensor_map``). The Jacobians are assembled once the trial has run, before any backward pass needs
+them. A loss of the trajectory's tensors (``hand``, ``excitation``, ``layers``) is then differentiated
+as any torch loss -- ``backward``, or routed per loss (``bilateral.routing``) -- and its gradient runs
+through the whole closed loop: the controller's steps, the observations, delays and the arm.
 """
 
 from __future__ import annotations
@@ -78,12 +77,10 @@ from bilateral_envs.batch import (
     MUSCLE_VELOCITIES,
     N_SENSORS,
     N_STATE,
-    PROPRIOCEPTION,
-    PROPRIOCEPTIVE,
-    VISION,
     ArmBatch,
     check_excitation,
     delayed,
+    sensor_map,
 )
 from bilateral_envs.tasks import Trials
 
@@ -238,6 +235,7 @@ class JacobianStepper:
         self.joint_range = model.jnt_range[: model.nv].copy()
         self._difference_batch: Batch | None = None  # for the columns where a constraint is active
         self.t = 0
+        self.simulations = 0  # MuJoCo steps simulated so far, of every kind (forward-only calls not counted)
 
     def load(self, rows: np.ndarray, steps: int) -> None:
         """Start a trial of ``steps`` steps from ``rows`` (N, nstate): the arms' integration states
@@ -279,6 +277,7 @@ class JacobianStepper:
         np.add(before[None], self._perturbation, out=self.perturbed.state.reshape(PERTURBED, n, -1))
         self.centre.step(stage=mujoco.mjtStage.mjSTAGE_VEL)
         self.perturbed.step()
+        self.simulations += n * (1 + PERTURBED)
         self._moved[t, :n] = self.rows[:, POSITION_VELOCITY]
         self._moved[t, n:] = self.perturbed.state[:, POSITION_VELOCITY]
         self._sensed[t, n:] = self._perturbed_sensors
@@ -381,6 +380,7 @@ class JacobianStepper:
         rows[:, PERTURBED + k, QVEL.start + k] += self.eps
         rows[:, 2 * PERTURBED + k, QFRC_APPLIED.start + k] += self.eps
         batch.step(ids=np.arange(count))
+        self.simulations += count
         after = rows[:, :, POSITION_VELOCITY]  # (where, column, 4)
         centre, plus = moved[:, 0], moved[:, 1:]
         t, i = where[:, 0], where[:, 1]
@@ -418,6 +418,7 @@ class JacobianStepper:
             d.qpos[:] = q + np.where(near, 4 * eps * side, 0.0)
         A, B, C = np.zeros((N_STATE, N_STATE)), np.zeros((N_STATE, N_MUSCLES)), np.zeros((N_SENSORS, N_STATE))
         mujoco.mjd_transitionFD(m, d, eps, False, A, B, C, None)
+        self.simulations += 1 + 2 * m.nv + m.na + m.nu  # forward differences of every column, and the centre
         jac.pv[t, i], jac.pa[t, i] = A[:4, :4], A[:4, 4:]
         jac.aa[t, i], jac.au[t, i] = np.diag(A[4:, 4:]), np.diag(B[4:])
         jac.sensors[t, i] = C[:, :4]
@@ -435,190 +436,93 @@ class JacobianStepper:
         return C
 
 
-class _Feedforward:
-    """A memoryless controller run once more on every observation at once, with autograd: its step
-    VJPs are products by ``J_t = du_t/do_t``, found for all trials and steps by six backward passes."""
+class _ArmStep(torch.autograd.Function):
+    """One control step of the arms as a node of the trial's autograd graph: ``(u_t, x_t) -> (x_{t+1},
+    s_{t+1})``. Forward steps MuJoCo (``JacobianStepper.step``); backward applies the step's Jacobians,
+    which ``ClosedLoop`` assembles once the trial has run (``ClosedLoop.jacobians``)."""
 
-    def __init__(self, controller, observations: np.ndarray, dtype) -> None:
-        T, n = observations.shape[:2]
-        self.observations = torch.from_numpy(observations).to(dtype).requires_grad_(True)
-        flat = self.observations.reshape(T * n, -1)
-        out = controller(flat)
-        self.u = out.excitation.reshape(T, n, -1)  # carries the graph to the weights and the observations
-        self.layers = {name: h.reshape(T, n, -1) for name, h in layer_activity([out.layers]).items()}
-        self._flat, self._flat_u = flat, out.excitation
+    @staticmethod
+    def forward(ctx, excitation: torch.Tensor, state: torch.Tensor, sent: np.ndarray, t: int, run: ClosedLoop):
+        run.stepper.step(sent, run.arms.force)  # sent: the excitations' values, as NumPy float64
+        ctx.t, ctx.blocks = t, run.blocks  # filled once the trial has run (no reference back to the graph)
+        return torch.from_numpy(run.stepper.state), torch.from_numpy(run.stepper.sense())
 
-    def direct_inputs(self) -> list[torch.Tensor]:
-        """What a loss's direct gradient is wanted of, beyond the hand and the excitations."""
-        return [self.observations]
-
-    def prepare(self, direct: list[list[torch.Tensor | None]]) -> None:
-        """Take the losses' direct gradients (through hidden activity, to the observations)."""
-        self._g_obs = torch.stack([_or_zero(g[0], self.observations) for g in direct]).double().numpy()
-        T, n = self.observations.shape[:2]
-        rows = [
-            torch.autograd.grad(self._flat_u[:, k].sum(), self._flat, retain_graph=True)[0] for k in range(N_MUSCLES)
-        ]
-        self._J = torch.stack(rows, dim=1).double().reshape(T, n, N_MUSCLES, -1).numpy()
-
-    def vjp(self, t: int, mu: np.ndarray) -> np.ndarray:
-        """dL/do_t (K, N, 16) of every loss, given dL/du_t ``mu`` (K, N, 6)."""
-        return (mu[:, :, None] @ self._J[t])[:, :, 0] + self._g_obs[:, t]
-
-    def through(self, k: int, mu: torch.Tensor) -> torch.Tensor:
-        """A scalar whose weight gradient is loss k's gradient through the excitations."""
-        return (self.u * mu.to(self.u.dtype)).sum()
+    @staticmethod
+    def backward(ctx, g_state: torch.Tensor, g_sensors: torch.Tensor):
+        jac, t = ctx.blocks, ctx.t
+        # the adjoint of x_{t+1} = (qpos and qvel, activation), its sensors' share added
+        g_pv = g_state[:, None, :4] + g_sensors[:, None] @ jac["sensors"][t + 1]  # (N, 1, 4)
+        g_a = g_state[:, 4:]
+        g_u = g_a * jac["au"][t]
+        g_x = torch.cat([(g_pv @ jac["pv"][t])[:, 0], (g_pv @ jac["pa"][t])[:, 0] + g_a * jac["aa"][t]], dim=1)
+        return g_u, g_x, None, None, None
 
 
-class _Recurrent:
-    """A controller with memory re-run step by step with autograd, each step's observation and state
-    (the previous step's layers) leaves of its own, so that one step's VJP can be taken alone while
-    the adjoint of the controller's state is carried backwards with the arm's."""
+class _Observe(torch.autograd.Function):
+    """The observation ``o_t`` (``ArmBatch``'s, noise included) as a node of the graph: an affine map of
+    the sensors proprioception and vision are delayed to (``sensor_map``: ``o = s_p P + s_v V + b``)."""
 
-    def __init__(self, controller, observations: np.ndarray, dtype) -> None:
-        T = observations.shape[0]
-        self.obs = [torch.from_numpy(observations[t]).to(dtype).requires_grad_(True) for t in range(T)]
-        self.state: list[list[torch.Tensor]] = []  # the leaves of each step's state (none at t = 0)
-        self.outputs: list[list[torch.Tensor]] = []  # each step's layers: the next step's state
-        u, state, self._names = [], None, None
-        for t in range(T):
-            leaves = (
-                None if state is None else {k: [h.detach().requires_grad_(True) for h in v] for k, v in state.items()}
-            )
-            out = controller(self.obs[t], leaves)
-            self.state.append([] if leaves is None else [h for v in leaves.values() for h in v])
-            self.outputs.append([h for v in out.layers.values() for h in v])
-            u.append(out.excitation)
-            state = out.layers
-            self._names = [f"{k}.{i}" for k, v in out.layers.items() for i in range(len(v))]
-        self._u = u
-        self.u = torch.stack(u)
-        self.layers = {name: torch.stack([step[i] for step in self.outputs]) for i, name in enumerate(self._names)}
+    @staticmethod
+    def forward(ctx, observation: np.ndarray, proprioceptive: torch.Tensor, visual: torch.Tensor, run: ClosedLoop):
+        ctx.maps = run.sensor_maps
+        return torch.from_numpy(observation).to(run.dtype)  # in the controller's precision
 
-    def direct_inputs(self) -> list[torch.Tensor]:
-        # the stacked layers the losses read, not each step's layers: a loss's gradient with respect to
-        # a layer of one step would include its path through the layers above it in the same step,
-        # which the step's VJP (``vjp``) adds again
-        return [self.layers[name] for name in self._names]
-
-    def prepare(self, direct: list[list[torch.Tensor | None]]) -> None:
-        self._g_layers = [
-            [
-                [_or_zero(g[i], self.layers[name])[t].double() for i, name in enumerate(self._names)]
-                for t in range(len(self.outputs))
-            ]
-            for g in direct
-        ]  # [k][t][layer]: the partial derivative of loss k by each layer's activity at step t
-        self._lam = [[torch.zeros_like(h).double() for h in self.outputs[-1]] for _ in direct]  # adjoint of z_T
-        self._lams: list[list[list[torch.Tensor]]] = [[] for _ in direct]  # adjoints of z_{t+1}, t = T-1 .. 0
-
-    def vjp(self, t: int, mu: np.ndarray) -> np.ndarray:
-        g_obs = []
-        for k, lam in enumerate(self._lam):
-            self._lams[k].append(lam)
-            outputs = [self._u[t], *self.outputs[t]]
-            cotangents = [torch.from_numpy(mu[k]).to(self._u[t].dtype)]
-            cotangents += [
-                (a + b).to(h.dtype) for a, b, h in zip(lam, self._g_layers[k][t], self.outputs[t], strict=True)
-            ]
-            grads = torch.autograd.grad(
-                outputs, [self.obs[t], *self.state[t]], cotangents, retain_graph=True, allow_unused=True
-            )
-            g_obs.append(_or_zero(grads[0], self.obs[t]).double().numpy())
-            self._lam[k] = [_or_zero(g, h).double() for g, h in zip(grads[1:], self.state[t], strict=True)]
-        return np.stack(g_obs)
-
-    def through(self, k: int, mu: torch.Tensor) -> torch.Tensor:
-        """Loss k's gradient through the excitations and, step by step, through the state."""
-        total = (self.u * mu.to(self.u.dtype)).sum()
-        for t, lam in enumerate(reversed(self._lams[k])):  # lam: the adjoint of z_{t+1}
-            if t + 1 < len(self.outputs):
-                total = total + sum((h * a.to(h.dtype)).sum() for h, a in zip(self.outputs[t], lam, strict=True))
-        return total
-
-
-def _or_zero(gradient: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    return torch.zeros_like(like) if gradient is None else gradient
+    @staticmethod
+    def backward(ctx, g_obs: torch.Tensor):
+        P, V = ctx.maps
+        g_obs = g_obs.to(P.dtype)
+        return None, g_obs @ P.T, g_obs @ V.T, None
 
 
 class ClosedLoop:
-    """A controller run on ``trials`` through an ``ArmBatch`` and a ``JacobianStepper``, ready to be
-    differentiated (see the module docstring). ``trajectory`` holds what the losses read.
+    """A controller run on ``trials`` through an ``ArmBatch`` and a ``JacobianStepper`` as one autograd
+    graph (see the module docstring); ``trajectory`` holds what the losses read, in that graph, so
+    that a loss's ``backward`` (or ``bilateral.routing``) gives its gradient through the whole loop.
 
-    A recurrent controller (``Controller.recurrent``) is re-run step by step and differentiated one
-    step at a time, the adjoint of its state carried backwards with the arm's (``_Recurrent``); a
-    memoryless one at once (``_Feedforward``).
+    Each control step is the controller's own torch operations (its state carried from step to step,
+    for a recurrent one), an ``_ArmStep`` and an ``_Observe`` node: the backward pass runs through
+    the arm on MuJoCo's Jacobians and through the controller on autograd, in one sweep per loss.
     """
 
     def __init__(self, controller, arms: ArmBatch, stepper: JacobianStepper, trials: Trials, rng=None) -> None:
         self.controller, self.arms, self.stepper = controller, arms, stepper
-        dtype = next(controller.parameters()).dtype
+        self.sensor_maps = tuple(torch.from_numpy(m) for m in sensor_map(arms.arm))
+        self.blocks: dict[str, torch.Tensor] = {}
+        self.dtype = next(controller.parameters()).dtype
         T, n = trials.n_steps, len(trials)
         obs = arms.reset(trials, rng)
         stepper.load(arms.integration_state(), T)
-        observations = np.empty((T, n, obs.shape[1]))
-        hand = np.empty((T + 1, n, 2))
-        hand[0] = arms.hand
-        recurrent, state = controller.recurrent, None
-        with torch.inference_mode():
-            for t in range(T):
-                observations[t] = obs
-                out = controller(torch.from_numpy(obs).to(dtype), state)
-                state = out.layers if recurrent else None
-                u = out.excitation.to(torch.float64).numpy()
-                stepper.step(u, arms.force)
-                obs = arms.record(stepper.sense(), u)
-                hand[t + 1] = arms.hand
+        simulated_before = stepper.simulations
+        dp, dv = arms.proprioception_delay, arms.vision_delay
+        sensors = [torch.from_numpy(stepper.sense())]  # s_0 .. s_T; s_0 depends on no weight
+        state_x = torch.from_numpy(stepper.state)
+        observations, excitation, layers, state = np.empty((T, n, obs.shape[1])), [], [], None
+        recurrent = controller.recurrent
+        for t in range(T):
+            observations[t] = obs
+            out = controller(_Observe.apply(obs, sensors[delayed(t, dp)], sensors[delayed(t, dv)], self), state)
+            state = out.layers if recurrent else None
+            sent = out.excitation.detach().to(torch.float64).numpy()
+            state_x, sensed = _ArmStep.apply(out.excitation, state_x, sent, t, self)
+            sensors.append(sensed)
+            obs = arms.record(sensed.detach().numpy(), sent)
+            excitation.append(out.excitation)
+            layers.append(out.layers)
         self.jacobians = stepper.jacobians()
+        self.simulations = stepper.simulations - simulated_before  # MuJoCo steps this trial took
+        for name in ("pv", "pa", "aa", "au", "sensors"):
+            self.blocks[name] = torch.from_numpy(getattr(self.jacobians, name))
         self.observations = observations  # (T, N, 16): what the controller saw
-        self._controller = (_Recurrent if recurrent else _Feedforward)(controller, observations, dtype)
         self.trajectory = Trajectory(
-            hand=torch.from_numpy(hand).requires_grad_(True),
-            excitation=self._controller.u.detach().to(torch.float64).requires_grad_(True),
+            hand=torch.stack([s[:, HAND] for s in sensors]),
+            excitation=torch.stack(excitation).to(torch.float64),
             target=torch.from_numpy(trials.target),
-            layers=self._controller.layers,
+            layers=layer_activity(layers),
             fallback=int(self.jacobians.fallback.sum()),
             nudged=int(self.jacobians.nudged.sum()),
         )
 
-    def surrogates(self, losses: list[torch.Tensor]) -> list[torch.Tensor]:
-        """For each loss of ``trajectory``'s tensors, a 0-d tensor with the loss's value whose gradient
-        with respect to the controller's weights is the loss's gradient through the whole closed loop.
-        The losses may read ``hand``, ``excitation`` and ``layers``."""
-        traj, arms, jac, controller = self.trajectory, self.arms, self.jacobians, self._controller
-        T, n = traj.excitation.shape[:2]
-        K = len(losses)
-        inputs = [traj.hand, traj.excitation, *controller.direct_inputs()]
-        direct = [torch.autograd.grad(loss, inputs, retain_graph=True, allow_unused=True) for loss in losses]
-        g_hand = torch.stack([_or_zero(g[0], traj.hand) for g in direct]).double().numpy()  # (K, T+1, N, 2)
-        g_u = torch.stack([_or_zero(g[1], traj.excitation) for g in direct]).double().numpy()  # (K, T, N, 6)
-        controller.prepare([g[2:] for g in direct])
-        scale = arms.arm.proprioception_scale
-        g_sensors = np.zeros((T + 1, K, n, 1, N_SENSORS))  # row vectors, for batched matrix products
-        g_sensors[:, :, :, 0, HAND] = g_hand.transpose(1, 0, 2, 3)
-        mu = np.empty((T, K, n, N_MUSCLES))
-        dp, dv = arms.proprioception_delay, arms.vision_delay
-        # the adjoint of x_{t+1} = (qpos and qvel, activation) as row vectors, starting at x_T
-        lam_pv = g_sensors[T] @ jac.sensors[T]  # (K, N, 1, 4)
-        lam_a = np.zeros((K, n, N_MUSCLES))
-        for t in range(T - 1, -1, -1):
-            mu[t] = g_u[:, t] + lam_a * jac.au[t]
-            g_o = controller.vjp(t, mu[t])
-            g_sensors[delayed(t, dp), :, :, 0, PROPRIOCEPTIVE] += g_o[..., PROPRIOCEPTION] * scale
-            g_sensors[delayed(t, dv), :, :, 0, HAND] += g_o[..., VISION]
-            if t > 0:
-                lam_pv, lam_a = (
-                    lam_pv @ jac.pv[t] + g_sensors[t] @ jac.sensors[t],
-                    (lam_pv @ jac.pa[t])[:, :, 0] + lam_a * jac.aa[t],
-                )
-        mu = torch.from_numpy(mu)
-        out = []
-        for k, loss in enumerate(losses):
-            through = controller.through(k, mu[:, k])  # d/dweights: the loss's gradient outside its own graph
-            out.append(loss + (through - through.detach()).to(loss.dtype))
-        return out
-
 
 def run_closed_loop(controller, arms: ArmBatch, stepper: JacobianStepper, trials: Trials, rng=None) -> ClosedLoop:
-    """Run ``controller`` on ``trials`` and keep what differentiating the run needs; see ``ClosedLoop``."""
+    """Run ``controller`` on ``trials`` as one differentiable graph; see ``ClosedLoop``."""
     return ClosedLoop(controller, arms, stepper, trials, rng)

@@ -62,12 +62,17 @@ def test_competence_benchmark():
         run(sys.executable, "benchmarks/competence.py", "--every", "1", "--test-trials", "4", "--set", *sets)
     )
     assert set(result) >= {"reach_bi_seconds_to_2cm", "hold_unidom_seconds_to_1cm", "reach_bi_best_m"}
+    for case in ("reach_bi", "hold_unidom"):  # 3 MuJoCo steps a smooth trial-step, more where a limit acts
+        assert result[f"{case}_simulations_per_trial_step"] >= 3
+        assert 0 <= result[f"{case}_fallback_share"] <= 1
 
 
 def test_train_step_benchmark():
     pytest.importorskip("motornet")
     result = last_json(run(sys.executable, "benchmarks/train_step.py", "--batches", "1"))
-    assert result["ratio"] > 0 and set(result["motornet_by_threads"]) == {"1", "2"}
+    assert set(result) == {"paper", "gru"}
+    for case in result.values():
+        assert case["ratio"] > 0 and set(case["motornet_by_threads"]) == {"1", "2"}
 
 
 def test_methods_benchmark():

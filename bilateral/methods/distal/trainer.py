@@ -7,7 +7,8 @@ atomically) ends with exactly the weights an uninterrupted run would have.
 A run directory holds::
 
     config.json     the run's configuration (``TrainConfig``)
-    metrics.csv     one row per training batch (losses, terms, hemisphere weights, gradient norm),
+    metrics.csv     one row per training batch (losses, terms, hemisphere weights, gradient norm, the
+                    Jacobians' cost: trial-steps at a joint limit and MuJoCo steps simulated),
                     plus validation rows at the end of each epoch
     tensorboard/    the same, for TensorBoard
     checkpoint.pt   the latest training state (for --resume)
@@ -119,6 +120,7 @@ METRIC_FIELDS = (
     "grad_norm",
     "fallback",
     "nudged",
+    "simulations",
     "seconds",
 )
 
@@ -341,12 +343,11 @@ class Trainer:
             self.model, self._arms, self._stepper, self.training_trials(index), _rng(config, NOISE_STREAM, index)
         )
         losses, terms = self.objective(run.trajectory)
-        surrogates = run.surrogates(losses)
         self.optimizer.zero_grad(set_to_none=True)
         if self.objective.specialised:
-            routed_backward(self.model, *surrogates)
+            routed_backward(self.model, *losses)
         else:
-            surrogates[0].backward()
+            losses[0].backward()
         parameters = [p for p in self.model.parameters() if p.grad is not None]
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
         if not torch.isfinite(grad_norm):
@@ -369,6 +370,7 @@ class Trainer:
             grad_norm=float(grad_norm),
             fallback=run.trajectory.fallback,
             nudged=run.trajectory.nudged,
+            simulations=run.simulations,
         )
 
     def _row(self, kind: str, index: int, objective: Objective, losses, terms: TrialTerms, **extra) -> dict:
