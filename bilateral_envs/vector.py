@@ -126,7 +126,8 @@ class ArmVectorEnv(VectorEnv):
         fixed = {k: v for k, v in options.items() if k != "reset_mask"}
         if fixed:
             parts = [self.task.override(p, **fixed) for p in parts]
-        return Trials(**{name: np.concatenate([p.to_dict()[name] for p in parts]) for name in parts[0].to_dict()})
+        fields = [p.to_dict() for p in parts]
+        return Trials(**{name: np.concatenate([f[name] for f in fields]) for name in fields[0]})
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Start new trials: on every environment, or on those ``options["reset_mask"]`` marks (a bool
